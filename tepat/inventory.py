@@ -276,13 +276,14 @@ def pyinfra_groups(hosts_file: str, inventory_file: str | None = None,
                    courts_csv: str | None = None) -> dict[str, Any]:
     """Module globals for a pyinfra inventory file: ``all`` with host data, ``pt_*``, ``tz_*``.
 
-    ``hosts_file`` is relative to ``inventory_file``'s folder. Courts without an address are
+    ``hosts_file`` (and ``courts_csv``, default the project's) are relative to
+    ``inventory_file``'s folder. Courts without an address are
     named on stderr (and kept in ``_tepat_unaddressed`` for tepat's reports), never dropped
     silently. Raises InputError, naming every problem, before pyinfra connects anywhere.
     """
     base = Path(inventory_file).resolve().parent if inventory_file else Path.cwd()
-    path = (base / hosts_file) if not Path(hosts_file).is_absolute() else Path(hosts_file)
-    courts = load_courts(Path(courts_csv) if courts_csv else COURTS_CSV)
+    path = base / hosts_file  # an absolute hosts_file stays absolute
+    courts = load_courts(base / courts_csv if courts_csv else COURTS_CSV)
     targets, missing = read_hosts_file(path, courts)
     groups: dict[str, Any] = {"all": ([(t.name, t.data) for t in targets], {})}
     for t in targets:
@@ -310,7 +311,7 @@ def parse_address(spec: str) -> tuple[str | None, str, int]:
     elif rest.count(":") == 1:
         host, port_text = rest.split(":")
         port = _port(spec, port_text)
-    if not is_address(host) or has_shell_meta(spec) or (user and not is_user(user)):
+    if not is_address(host) or has_shell_meta(host) or (user and not is_user(user)):
         raise InputError(f"{spec!r} is not an address of the form [user@]host[:port]")
     return (user or None), host, port
 

@@ -6,6 +6,7 @@ catch a court whose zone was typed wrong (a zone "from another region").
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # IANA zone -> the name people use (WIB/WITA/WIT).
@@ -49,15 +50,20 @@ PROVINCE_ZONES: dict[str, str] = {
 }
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # walks the tz database: once per process
+
+
 def is_iana_zone(name: str) -> bool:
     """True if the tz database on this machine knows ``name``."""
-    if not name or name.startswith("/") or ".." in name:
-        return False
-    try:
+    if name in _known_zones():
+        return True
+    try:  # a zone that available_timezones() leaves out but ZoneInfo can still load
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
-    return name in available_timezones() or "/" in name
+    return "/" in name
 
 
 def canonical(name: str) -> str:
