@@ -1,0 +1,116 @@
+"""Bring a PN server to its court's time settings: PHP-TZ-01, OS-TZ-01..03, NTP-01..03, CLK-01,
+SVC-01 (Badilum letter 720/DJU/TI1.1/III/2025, step 1).
+
+    pyinfra inventories/production.py deploy.py          # plain pyinfra (add --dry to look)
+    pyinfra inventories/lab.py deploy.py -y
+    tepat fix -i inventories/production.py --dry --diff  # the same, with a per-host report
+
+Host data used: ``timezone`` (the court's IANA zone), ``ntp_servers`` (approved time sources;
+national defaults otherwise), ``tepat_restart_database`` (restart MariaDB/MySQL after a zone
+change instead of only reporting it), ``_sudo`` (default: when the SSH user is not root).
+
+The host is read ONCE (``facts.snapshot``: one command); everything after is planned from that
+snapshot, so an already-compliant host gets no operation at all, not even the lock. When there
+is something to change: take the host lock, back up and atomically write each file, restart
+only what changed or is stale, wait a bounded time for NTP sync, release the lock.
+"""
+import getpass
+
+from pyinfra import host, logger
+
+from facts.snapshot import TimeSnapshotFact
+from operations import chrony as chrony_ops
+from operations import php, record, safety, services, timezone
+from tepat.inventory import DEFAULT_NTP_SERVERS
+
+ZONE = host.data.get("timezone")
+USER = host.data.get("ssh_user") or (getpass.getuser() if host.name.startswith("@local") else "root")
+SUDO = {"_sudo": bool(host.data.get("_sudo", USER != "root"))}
+RUN = safety.run_id()
+NAME = host.name
+
+
+def _op(op, description, **kwargs):
+    """Add one operation named after its control and file, and file it for the report."""
+    meta = op(name=description, **kwargs, **SUDO)
+    record.change(NAME, description, meta)
+    return meta
+
+
+if not ZONE:
+    from pyinfra.operations import server
+
+    server.shell(name="tepat: no timezone in this host's data",
+                 commands=["echo 'tepat: host data has no timezone (court zone)' >&2; exit 1"])
+else:
+    snap = host.get_fact(TimeSnapshotFact, zone=ZONE, **SUDO)
+    tz, chrony, svc = snap.timezone, snap.chrony, snap.services
+    servers = list(host.data.get("ntp_servers") or DEFAULT_NTP_SERVERS)
+
+    # --- plan everything from the one snapshot -------------------------------------------
+    zone_change = timezone.zone_change_needed(tz)
+    files_change = timezone.timezone_file_needed(tz, ZONE) or timezone.clock_file_needed(tz, ZONE)
+    rtc_change = timezone.rtc_change_needed(tz)
+    php_plan = php.plan(snap.php, ZONE)
+    conf_path = chrony_ops.config_path(tz, chrony)
+    conf = chrony_ops.render(servers, conf_path)
+    conf_change = chrony.configs.get(conf_path) != conf
+    competitors = chrony_ops.competing_units(svc)
+    chrony_unit_name = chrony_ops.unit_name(tz)
+    unit = svc.get("chrony.service", "chronyd.service")
+    enabled = bool(unit and unit.is_enabled)
+    active = bool(unit and unit.is_active) if svc.systemd else chrony.running
+    chrony_restart = conf_change or not chrony.installed
+    chrony_service_change = chrony_restart or not active or (svc.systemd and not enabled)
+    step = not chrony_restart and chrony_ops.step_needed(chrony)
+    restarts = services.plan(svc, snap.php, tz, php_plan.changed_runtimes, zone_change)
+    restart_db = bool(host.data.get("tepat_restart_database"))
+    for r in restarts:
+        if r.database and not restart_db:
+            text = (f"SVC-01 {r.unit} not restarted ({r.reason}): restart it in a maintenance "
+                    "window, or run tepat fix --restart-database")
+            record.note(NAME, text)
+            logger.warning(f"{host.print_prefix}{text}")
+    restarts = [r for r in restarts if restart_db or not r.database]
+
+    anything = (zone_change or files_change or rtc_change or not php_plan.empty or conf_change
+                or competitors or chrony_service_change or step or restarts)
+
+    # --- apply -------------------------------------------------------------------------------
+    if anything:
+        safety.lock(name="tepat: take the host lock /run/lock/tepat.lock", run=RUN, **SUDO)
+        if zone_change:
+            _op(timezone.zone, f"OS-TZ-01 /etc/localtime: {tz.link or 'file'} -> {ZONE}",
+                state=tz, zone=ZONE, run=RUN)
+        if files_change:
+            _op(timezone.zone_files, f"OS-TZ-02 /etc/timezone or /etc/sysconfig/clock -> {ZONE}",
+                state=tz, zone=ZONE, run=RUN)
+        if rtc_change:
+            _op(timezone.rtc_utc, f"OS-TZ-03 /etc/adjtime: {tz.adjtime_mode} -> UTC",
+                state=tz, run=RUN)
+        for edit in php_plan.edits:
+            _op(php.comment_out, edit.describe(), edit=edit, run=RUN)
+        for write in php_plan.writes:
+            _op(php.managed_file, write.describe(), write=write, run=RUN)
+        if not chrony.installed:
+            _op(chrony_ops.install, "NTP-01 install chrony", chrony=chrony)
+        if conf_change:
+            _op(chrony_ops.config, f"NTP-02 {conf_path}: approved servers {', '.join(servers)}",
+                path=conf_path, content=conf, current=chrony.configs.get(conf_path), run=RUN)
+        if competitors:
+            _op(chrony_ops.stop_competitors, f"NTP-01 stop and disable {', '.join(competitors)}",
+                units=competitors, systemd=svc.systemd)
+        if chrony_service_change:
+            what = "restart" if chrony_restart or active else "start"
+            _op(chrony_ops.service, f"NTP-01 enable and {what} {chrony_unit_name}",
+                unit=chrony_unit_name, systemd=svc.systemd,
+                enabled=enabled, active=active, restart=chrony_restart)
+        if step:
+            _op(chrony_ops.makestep, f"CLK-01 chronyc makestep (offset {chrony.tracking.offset_s:+.1f} s)")
+        for r in restarts:
+            _op(services.restart, r.describe(), unit=r.unit, systemd=svc.systemd)
+        if chrony_service_change or step:
+            record.WAITS[NAME] = chrony_ops.wait_sync(name="NTP-03 wait for chrony to sync", **SUDO)
+        safety.unlock(name="tepat: release the host lock", run=RUN, **SUDO)
+    for line in php_plan.report:
+        record.note(NAME, line)
