@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tepat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_parser()
-    for optional in ("tepat.check", "tepat.fix", "tepat.inventory_cli", "tepat.history",
+    for optional in ("tepat.check", "tepat.fix", "tepat.inventory_cli", "tepat.controls_doc", "tepat.history",
                      "tepat.enrol", "tepat.lab.cli"):
         try:
             module = __import__(optional, fromlist=["add_parser"])
