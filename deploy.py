@@ -18,9 +18,10 @@ import getpass
 
 from pyinfra import host, logger
 
+from facts.clock import ENVIRONMENT
 from facts.snapshot import TimeSnapshotFact
 from operations import chrony as chrony_ops
-from operations import php, record, safety, services, timezone
+from operations import clock, php, record, safety, services, timezone
 from tepat.inventory import DEFAULT_NTP_SERVERS
 
 ZONE = host.data.get("timezone")
@@ -30,10 +31,10 @@ RUN = safety.run_id()
 NAME = host.name
 
 
-def _op(op, description, **kwargs):
-    """Add one operation named after its control and file, and file it for the report."""
-    meta = op(name=description, **kwargs, **SUDO)
-    record.change(NAME, description, meta)
+def _op(op, control, target, action, diff="", **kwargs):
+    """Add one operation named after its control and file or unit, and file it for the report."""
+    meta = op(name=f"{control} {target}: {action}", **kwargs, **SUDO)
+    record.PLANNED[NAME].append(record.Change(control, target, action, meta, diff))
     return meta
 
 
@@ -73,42 +74,63 @@ else:
             logger.warning(f"{host.print_prefix}{text}")
     restarts = [r for r in restarts if restart_db or not r.database]
 
-    anything = (zone_change or files_change or rtc_change or not php_plan.empty or conf_change
+    unfake = snap.clock.faked
+
+    anything = (unfake or zone_change or files_change or rtc_change or not php_plan.empty or conf_change
                 or competitors or chrony_service_change or step or restarts)
 
     # --- apply -------------------------------------------------------------------------------
     if anything:
         safety.lock(name="tepat: take the host lock /run/lock/tepat.lock", run=RUN, **SUDO)
+        if unfake:
+            _op(clock.unfake, "CLK-01", ENVIRONMENT, "comment out the libfaketime lines",
+                record.line_diff(ENVIRONMENT, [(n, t, clock.MARK + t) for n, t in snap.clock.lines]),
+                state=snap.clock, run=RUN)
         if zone_change:
-            _op(timezone.zone, f"OS-TZ-01 /etc/localtime: {tz.link or 'file'} -> {ZONE}",
+            old = tz.link or ("a copied zone file" if tz.localtime_exists else "missing")
+            _op(timezone.zone, "OS-TZ-01", "/etc/localtime", f"{old} -> {ZONE}",
+                f"-/etc/localtime -> {old}\n+/etc/localtime -> /usr/share/zoneinfo/{ZONE}\n",
                 state=tz, zone=ZONE, run=RUN)
         if files_change:
-            _op(timezone.zone_files, f"OS-TZ-02 /etc/timezone or /etc/sysconfig/clock -> {ZONE}",
+            target = "/etc/timezone" if timezone.timezone_file_needed(tz, ZONE) else "/etc/sysconfig/clock"
+            before = tz.timezone_file if target == "/etc/timezone" else tz.clock_zone()
+            _op(timezone.zone_files, "OS-TZ-02", target, f"{before or 'missing'} -> {ZONE}",
+                record.unified(target, f"{before}\n" if before is not None else None, f"{ZONE}\n"),
                 state=tz, zone=ZONE, run=RUN)
         if rtc_change:
-            _op(timezone.rtc_utc, f"OS-TZ-03 /etc/adjtime: {tz.adjtime_mode} -> UTC",
+            _op(timezone.rtc_utc, "OS-TZ-03", "/etc/adjtime", f"RTC {tz.adjtime_mode} -> UTC",
+                record.line_diff("/etc/adjtime", [(3, str(tz.adjtime_mode), "UTC")]),
                 state=tz, run=RUN)
         for edit in php_plan.edits:
-            _op(php.comment_out, edit.describe(), edit=edit, run=RUN)
+            _op(php.comment_out, php.CONTROL, edit.path, edit.action(),
+                record.line_diff(edit.path, [(s.line, s.text, php.mark(s) + s.text)
+                                             for s in edit.comment], edit.append),
+                edit=edit, run=RUN)
         for write in php_plan.writes:
-            _op(php.managed_file, write.describe(), write=write, run=RUN)
+            _op(php.managed_file, php.CONTROL, write.path, write.action(),
+                record.unified(write.path, write.current, write.content), write=write, run=RUN)
         if not chrony.installed:
-            _op(chrony_ops.install, "NTP-01 install chrony", chrony=chrony)
+            _op(chrony_ops.install, "NTP-01", "chrony", "install the package", chrony=chrony)
         if conf_change:
-            _op(chrony_ops.config, f"NTP-02 {conf_path}: approved servers {', '.join(servers)}",
-                path=conf_path, content=conf, current=chrony.configs.get(conf_path), run=RUN)
+            current = chrony.configs.get(conf_path)
+            _op(chrony_ops.config, "NTP-02", conf_path, f"approved servers {', '.join(servers)}",
+                record.unified(conf_path, current, conf),
+                path=conf_path, content=conf, current=current, run=RUN)
         if competitors:
-            _op(chrony_ops.stop_competitors, f"NTP-01 stop and disable {', '.join(competitors)}",
-                units=competitors, systemd=svc.systemd)
+            for unit_id in competitors:
+                _op(chrony_ops.stop_competitors, "NTP-01", unit_id, "stop and disable",
+                    units=[unit_id], systemd=svc.systemd)
         if chrony_service_change:
             what = "restart" if chrony_restart or active else "start"
-            _op(chrony_ops.service, f"NTP-01 enable and {what} {chrony_unit_name}",
+            _op(chrony_ops.service, "NTP-01", chrony_unit_name, f"enable and {what}",
                 unit=chrony_unit_name, systemd=svc.systemd,
                 enabled=enabled, active=active, restart=chrony_restart)
         if step:
-            _op(chrony_ops.makestep, f"CLK-01 chronyc makestep (offset {chrony.tracking.offset_s:+.1f} s)")
+            _op(chrony_ops.makestep, "CLK-01", "chronyd",
+                f"chronyc makestep (offset {chrony.tracking.offset_s:+.1f} s)")
         for r in restarts:
-            _op(services.restart, r.describe(), unit=r.unit, systemd=svc.systemd)
+            _op(services.restart, "SVC-01", r.unit, f"restart: {r.reason}", unit=r.unit,
+                systemd=svc.systemd)
         if chrony_service_change or step:
             record.WAITS[NAME] = chrony_ops.wait_sync(name="NTP-03 wait for chrony to sync", **SUDO)
         safety.unlock(name="tepat: release the host lock", run=RUN, **SUDO)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from pyinfra.api import FactBase
 
-from facts import chrony, php, services, timezone
+from facts import chrony, clock, php, services, timezone
 
 MARK = "##tepat-part "
-PARTS = ("php", "timezone", "chrony", "services")
+PARTS = ("php", "timezone", "chrony", "services", "clock")
 
 
 @dataclass
@@ -23,12 +23,13 @@ class Snapshot:
     timezone: timezone.OsTimezone
     chrony: chrony.Chrony
     services: services.Services
+    clock: clock.FakedClock
 
 
 def script(zone: str) -> str:
     # LD_PRELOAD/FAKETIME: see facts/services.py; set for the whole script, every part.
     bodies = {"php": php.SCRIPT, "timezone": timezone.script(zone), "chrony": chrony.SCRIPT,
-              "services": services.SCRIPT}
+              "services": services.SCRIPT, "clock": clock.SCRIPT}
     out = ["unset LD_PRELOAD FAKETIME"]
     for name in PARTS:
         out.append(f"echo '{MARK}{name}'")
@@ -47,7 +48,8 @@ def parse(lines: list[str]) -> Snapshot:
         if current is not None:
             current.append(line)
     return Snapshot(php.parse(parts["php"]), timezone.parse(parts["timezone"]),
-                    chrony.parse(parts["chrony"]), services.parse(parts["services"]))
+                    chrony.parse(parts["chrony"]), services.parse(parts["services"]),
+                    clock.parse(parts["clock"]))
 
 
 class TimeSnapshotFact(FactBase):

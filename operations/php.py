@@ -57,11 +57,11 @@ class FileEdit:
     def apache(self) -> bool:
         return any(s.kind == "apache" for s in self.comment)
 
-    def describe(self) -> str:
+    def action(self) -> str:
         bits = [f"comment out line {s.line} ({s.text.strip()})" for s in self.comment]
         if self.append:
             bits.append("append the managed date.timezone block")
-        return f"{CONTROL} {self.path}: " + "; ".join(bits)
+        return "; ".join(bits)
 
 
 @dataclass
@@ -71,9 +71,9 @@ class ManagedWrite:
     current: str | None  # None: the file does not exist yet
     runtime: str
 
-    def describe(self) -> str:
+    def action(self) -> str:
         verb = "write" if self.current is None else "rewrite"
-        return f"{CONTROL} {self.path}: {verb} the managed ini (date.timezone)"
+        return f"{verb} the managed ini (date.timezone)"
 
 
 @dataclass
@@ -138,13 +138,17 @@ def plan(layout: PhpLayout, zone: str) -> PhpPlan:
     return result
 
 
+def mark(setting: Setting) -> str:
+    """The comment marker for a setting's file type."""
+    return APACHE_MARK if setting.kind == "apache" else INI_MARK
+
+
 def sed_script(settings: list[Setting]) -> str:
     """Comment out exactly these lines, and only if each still sets date.timezone uncommented
     (the line numbers come from the fact; the guard keeps a re-run or a shifted file safe)."""
     parts = []
     for s in settings:
-        mark = APACHE_MARK if s.kind == "apache" else INI_MARK
-        parts.append(f"{s.line}{{/date\\.timezone/{{/^[[:space:]]*[;#]/!s/^/{mark}/;}};}}")
+        parts.append(f"{s.line}{{/date\\.timezone/{{/^[[:space:]]*[;#]/!s/^/{mark(s)}/;}};}}")
     return "\n".join(parts)
 
 
@@ -158,7 +162,7 @@ def comment_out(edit: FileEdit, run: str):
     .. code:: python
 
         for edit in php.plan(layout, "Asia/Jakarta").edits:
-            php.comment_out(name=edit.describe(), edit=edit, run=safety.run_id())
+            php.comment_out(name=edit.action(), edit=edit, run=safety.run_id())
     """
     if edit.comment or edit.append:
         yield safety.edit_command(edit.path, sed_script(edit.comment), run, append=edit.append)
@@ -173,7 +177,7 @@ def managed_file(write: ManagedWrite, run: str):
     .. code:: python
 
         for write in php.plan(layout, "Asia/Makassar").writes:
-            php.managed_file(name=write.describe(), write=write, run=safety.run_id())
+            php.managed_file(name=write.action(), write=write, run=safety.run_id())
     """
     if write.current != write.content:
         yield safety.write_command(write.path, write.content, run)
