@@ -104,8 +104,8 @@ def make_fleet_run() -> RunResult:
             "NET-04": ("fail", "HTTP 503 Service Unavailable from apis.mahkamahagung.go.id"),
         }),
         # Unreachable: timeout (slow far-east link, host down).
-        make_host("pn-jayapura", status="unreachable", reason="timeout",
-                  error="ssh: connect to 10.77.9.31 port 22: timed out after 10 s"),
+        make_host("pn-jayapura", address="10.77.9.31", status="unreachable",
+                  reason="timeout", error="connect to 10.77.9.31 port 22: timed out after 10 s"),
         # Unreachable: no address in production.hosts.yaml.
         make_host("pn-merauke", address="", status="unreachable", reason="no_address",
                   error="no address in inventories/production.hosts.yaml"),
@@ -137,7 +137,7 @@ def make_fleet_run() -> RunResult:
             "DB-TZ-01": ("skip", "no MariaDB/MySQL server running"),
         }),
         # Unreachable: the host key changed.
-        make_host("pn-medan", status="unreachable", reason="host_key",
+        make_host("pn-medan", address="10.77.4.12", status="unreachable", reason="host_key",
                   error="host key for 10.77.4.12 does not match known_hosts "
                         "(SHA256:3b1Qk0mYQz8h2zCq0v1mX2Qe6m0X7bqg3o8c6yUe1tA)"),
         # Letter step 2, TCP 443 blocked.
