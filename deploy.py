@@ -55,7 +55,8 @@ else:
     php_plan = php.plan(snap.php, ZONE)
     conf_path = chrony_ops.config_path(tz, chrony)
     conf = chrony_ops.render(servers, conf_path)
-    conf_change = chrony.configs.get(conf_path) != conf
+    conf_change = (chrony.configs.get(conf_path) != conf
+                   and not chrony_ops.config_acceptable(chrony, conf_path, servers))
     competitors = chrony_ops.competing_units(svc)
     chrony_unit_name = chrony_ops.unit_name(tz)
     unit = svc.get("chrony.service", "chronyd.service")

@@ -18,6 +18,9 @@ for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && echo "pm $m"; done
 for f in /etc/chrony/chrony.conf /etc/chrony.conf; do
   [ -f $f ] && { echo "conf $f"; sed 's/^/| /' $f; }
 done
+grep -HsE '^[[:space:]]*(server|pool|peer)[[:space:]]' /etc/chrony/conf.d/*.conf \
+  /etc/chrony/sources.d/*.sources /etc/chrony.d/*.conf /run/chrony-dhcp/*.sources \
+  | sed 's/^/extra /'
 if pidof chronyd >/dev/null 2>&1; then
   echo "running yes"
   timeout 5 chronyc -n -c tracking 2>/dev/null | sed 's/^/tracking /'
@@ -48,6 +51,27 @@ class Chrony:
     package_managers: list[str] = field(default_factory=list)
     configs: dict[str, str] = field(default_factory=dict)  # path -> content
     tracking: Tracking | None = None
+    extra: dict[str, list[str]] = field(default_factory=dict)  # included file -> source lines
+
+    def sources(self, path: str) -> set[str]:
+        """The servers/pools the config at ``path`` uses, with those of the directories it
+        includes (``confdir``, ``sourcedir``)."""
+        found: set[str] = set()
+        dirs: set[str] = set()
+        for line in self.configs.get(path, "").splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("server", "pool", "peer"):
+                found.add(words[1])
+            elif len(words) >= 2 and words[0] in ("confdir", "sourcedir"):
+                dirs.update(words[1:])
+        for file, lines in self.extra.items():
+            if file.rsplit("/", 1)[0] in dirs:
+                found.update(x.split()[1] for x in lines if len(x.split()) >= 2)
+        return found
+
+    def has_makestep(self, path: str) -> bool:
+        return any(line.split()[:1] == ["makestep"]
+                   for line in self.configs.get(path, "").splitlines())
 
 
 def parse_tracking(csv: str) -> Tracking | None:
@@ -78,6 +102,9 @@ def parse(lines: list[str]) -> Chrony:
             state.configs[rest] = ""
         elif tag == "running":
             state.running = True
+        elif tag == "extra":
+            file, _, text = rest.partition(":")
+            state.extra.setdefault(file, []).append(text)
         elif tag == "tracking":
             state.tracking = parse_tracking(rest)
     return state

@@ -60,7 +60,7 @@ if [ -n "$p" ]; then grep -HnE '{POOL_RE}' $p /dev/null | sed 's/^/P /'; fi
 grep -rHnIiE '{APACHE_RE}' {' '.join(APACHE_DIRS)} 2>/dev/null | sed 's/^/A /'
 for f in $(grep -lE '{INI_RE}' $i $s /dev/null 2>/dev/null); do [ -L "$f" ] && echo "R $f $(readlink -f "$f")"; done
 for f in $s; do case "$f" in */{MANAGED_NAME}) echo "C $f"; sed 's/^/| /' "$f";; esac; done
-if [ -n "$i$s$p" ]; then stat -L -c 'M %Y %n' $i $s $p 2>/dev/null; fi
+if [ -n "$i$s$p" ]; then stat -L -c 'M %.9Y %n' $i $s $p 2>/dev/null; fi
 true
 """
 
@@ -103,7 +103,7 @@ class PhpLayout:
     settings: list[Setting] = field(default_factory=list)  # ini, pool and Apache, in file order
     real_paths: dict[str, str] = field(default_factory=dict)  # symlink -> target
     managed: dict[str, str] = field(default_factory=dict)  # managed ini path -> content
-    mtimes: dict[str, int] = field(default_factory=dict)
+    mtimes: dict[str, float] = field(default_factory=dict)
 
     def real(self, path: str) -> str:
         return self.real_paths.get(path, path)
@@ -240,8 +240,10 @@ def parse(lines: list[str]) -> PhpLayout:
             layout.managed[rest] = ""
         elif tag == "M":
             mtime, _, path = rest.partition(" ")
-            if mtime.isdigit():
-                layout.mtimes[path] = int(mtime)
+            try:
+                layout.mtimes[path] = float(mtime)
+            except ValueError:
+                pass
     layout.runtimes = [runtime_for(ini, scan_dirs) for ini in inis]
     return layout
 

@@ -22,7 +22,7 @@ NAMED_UNITS = TIME_DAEMONS + COMPETING + WEB + CRON + DATABASES
 SCRIPT = rf"""
 unset LD_PRELOAD FAKETIME
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-  echo "now $(date +%s) $(cut -d' ' -f1 /proc/uptime)"
+  echo "now $(date +%s.%N) $(cut -d' ' -f1 /proc/uptime)"
   f=$(for x in /lib/systemd/system/*fpm*.service /usr/lib/systemd/system/*fpm*.service \
         /etc/systemd/system/*fpm*.service; do [ -e "$x" ] && basename "$x"; done | sort -u)
   systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState \

@@ -26,7 +26,7 @@ cmp -s /etc/localtime {z} && echo "match yes"
 [ -f /etc/timezone ] && echo "timezone $(head -n 1 /etc/timezone)"
 [ -f /etc/sysconfig/clock ] && {{ echo "clockfile yes"; sed -n 's/^/clock /p' /etc/sysconfig/clock; }}
 [ -f /etc/adjtime ] && sed -n '3s/^/adjtime /p' /etc/adjtime
-stat -c 'mtime %Y %n' /etc/localtime /etc/timezone 2>/dev/null
+stat -c 'mtime %.9Y %n' /etc/localtime /etc/timezone 2>/dev/null
 true
 """
 
@@ -45,7 +45,7 @@ class OsTimezone:
     clock_lines: list[str] = field(default_factory=list)  # lines of /etc/sysconfig/clock
     clock_exists: bool = False
     adjtime_mode: str | None = None  # third line of /etc/adjtime: UTC or LOCAL
-    mtimes: dict[str, int] = field(default_factory=dict)
+    mtimes: dict[str, float] = field(default_factory=dict)
 
     @property
     def debian_like(self) -> bool:
@@ -94,8 +94,10 @@ def parse(lines: list[str]) -> OsTimezone:
             state.adjtime_mode = rest.strip()
         elif tag == "mtime":
             mtime, _, path = rest.partition(" ")
-            if mtime.isdigit():
-                state.mtimes[path] = int(mtime)
+            try:
+                state.mtimes[path] = float(mtime)
+            except ValueError:
+                pass
     return state
 
 

@@ -32,11 +32,16 @@ class Restart:
         return f"{CONTROL} restart {self.unit}: {self.reason}"
 
 
-def _stale(unit: Unit, mtimes: dict[str, int], files: list[str]) -> str | None:
+# Start times are computed from /proc/uptime (10 ms resolution) and date: allow that much.
+MARGIN_S = 0.05
+
+
+def _stale(unit: Unit, mtimes: dict[str, float], files: list[str]) -> str | None:
     """The newest of ``files`` changed after ``unit`` started, or None."""
     if unit.started_at is None:
         return None
-    newer = [(mtimes[f], f) for f in files if f in mtimes and mtimes[f] > unit.started_at + 1]
+    newer = [(mtimes[f], f) for f in files
+             if f in mtimes and mtimes[f] > unit.started_at + MARGIN_S]
     return max(newer)[1] if newer else None
 
 
@@ -44,10 +49,11 @@ def plan(services: Services, php: PhpLayout, os_state: OsTimezone,
          php_changed: set[str], zone_changed: bool) -> list[Restart]:
     """Which running units to restart, and why (see the module docstring)."""
     restarts: dict[str, Restart] = {}
-    os_files = ["/etc/localtime", "/etc/timezone"]
+    # Only /etc/localtime: services read the zone from it (glibc), never from /etc/timezone.
+    os_files = ["/etc/localtime"]
 
     def consider(unit: Unit | None, changed: str | None, files: list[str],
-                 mtimes: dict[str, int], database: bool = False) -> None:
+                 mtimes: dict[str, float], database: bool = False) -> None:
         if unit is None or not unit.is_active or unit.id in restarts:
             return
         reason = changed

@@ -125,7 +125,7 @@ def unreachable_reason(error: str) -> str:
         return "auth"
     if "timed out" in text or "timeout" in text:
         return "timeout"
-    if "refused" in text:
+    if "refused" in text or "unable to connect" in text:
         return "refused"
     if "no route" in text or "unreachable" in text:
         return "no_route"
