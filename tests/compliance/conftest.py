@@ -128,12 +128,13 @@ def facts(target: Target, fleet_facts: dict[str, fleet.Outcome], request: pytest
 
 
 @pytest.fixture
-def zone(target: Target, facts) -> str | None:
+def zone(target: Target, facts, request: pytest.FixtureRequest) -> str | None:
     """The zone this host must keep: its court's; with no court (this machine, no --court),
     the OS zone when it is one of Indonesia's four, so that PHP is judged against it."""
-    if target.timezone:
-        return target.timezone
-    return facts.os_zone.zone if facts.os_zone.zone in INDONESIA_ZONES else None
+    value = target.timezone or (facts.os_zone.zone if facts.os_zone.zone in INDONESIA_ZONES else None)
+    if value:
+        request.node.user_properties.append(("tepat_zone", value))
+    return value
 
 
 @pytest.fixture

@@ -1,0 +1,215 @@
+"""``tepat check``: run the compliance suite (tests/compliance) and report what it found.
+
+The suite is plain pytest-testinfra; this command loads and validates the targets first (bad
+input: exit 2, nothing contacted), runs the suite in-process through ``pytest.main`` with a
+plugin that turns each test report into a ``tepat.results.ControlResult``, then writes the
+report (``tepat.report``) and stores the run in the history (``tepat.history``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tepat import PROJECT_ROOT
+from tepat.controls import CONTROLS
+from tepat.errors import InputError
+from tepat.inventory import Target, load_targets
+from tepat.results import ControlResult, HostResult, RunResult
+
+SUITE = PROJECT_ROOT / "tests" / "compliance"
+FORMATS = ("terminal", "json", "junit", "prometheus", "html")
+
+EXAMPLES = """\
+examples:
+  tepat check --court "PN Sleman"                       this machine, against PN Sleman's zone
+  tepat check                                           this machine: PHP and the OS agree on one
+                                                        of Indonesia's four zones
+  tepat check -i inventories/production.py              the whole fleet
+  tepat check -i inventories/production.py --limit pt_maluku --format html -o report.html
+  tepat check --host tepat@10.20.30.40:22 --court "PN Ambon" --ssh-key ~/.ssh/id_ed25519
+
+exit status: 0 all compliant, 1 any host non-compliant or unreachable, 2 bad input.
+"""
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "check", parents=[common], help="check servers against their court's zone and clock",
+        description="Run the compliance controls (PHP-TZ-01 ... SVC-01) on one server, a set of "
+        "courts or the whole fleet, one SSH round trip per host, and report per court.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--limit", metavar="PATTERN",
+                   help="host or group names (pt_*, tz_*), comma-separated, globs allowed")
+    p.add_argument("--court", metavar="NAME", help="a court by name or id")
+    p.add_argument("--host", metavar="[USER@]ADDR[:PORT]", help="one server by address (not in any inventory)")
+    p.add_argument("--ssh-key", metavar="PATH", help="private key for --host")
+    p.add_argument("--known-hosts", metavar="PATH",
+                   help="known_hosts holding the host's key (default: your own ~/.ssh/known_hosts)")
+    p.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)")
+    p.add_argument("--lang", choices=("id", "en"),
+                   help="language of the diagnosis (default: en with an inventory, id otherwise)")
+    hist = p.add_mutually_exclusive_group()
+    hist.add_argument("--history", metavar="PATH", help="history database (default: tepat's own)")
+    hist.add_argument("--no-history", action="store_true", help="do not record this run")
+    p.add_argument("--workers", type=int, default=48, metavar="N", help="hosts checked at once (default 48)")
+    p.add_argument("--no-progress", action="store_true", help="no live progress bar on stderr")
+    p.set_defaults(func=run)
+
+
+class ResultsPlugin:
+    """pytest plugin: gives the suite its targets and collects its verdicts."""
+
+    __name__ = "tepat_check"  # the conftest finds the targets under this plugin name
+
+    def __init__(self, targets: list[Target]) -> None:
+        self.targets = targets
+        self.controls: dict[str, dict[str, ControlResult]] = {t.name: {} for t in targets}
+        self.unreachable: dict[str, tuple[str, str]] = {}
+        self.zones: dict[str, str] = {}
+        self.problems: list[str] = []
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        props = dict(report.user_properties)
+        host, cid, status = props.get("tepat_host"), props.get("tepat_control"), props.get("tepat_status")
+        if not (host and cid and status):
+            return
+        detail = props.get("tepat_detail") or ""
+        self.controls.setdefault(host, {})[cid] = ControlResult(cid, status, detail, props.get("tepat_root_cause"))
+        if props.get("tepat_unreachable"):
+            self.unreachable[host] = (props["tepat_unreachable"], detail.split(": ", 1)[-1])
+        if props.get("tepat_zone"):
+            self.zones[host] = props["tepat_zone"]
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.problems.append(str(report.longrepr).strip().splitlines()[-1])
+
+    def pytest_internalerror(self, excrepr: Any) -> None:
+        self.problems.append(str(excrepr).strip().splitlines()[-1])
+
+    def host_result(self, t: Target) -> HostResult:
+        controls = [self.controls.get(t.name, {}).get(cid) for cid in CONTROLS]
+        found = [c for c in controls if c is not None]
+        court = t.court
+        h = HostResult(
+            court_id=t.court_id,
+            court_name=court.name if court else str(t.data.get("court_name") or t.name),
+            pt=court.pt if court else str(t.data.get("pt") or ""),
+            timezone=t.timezone or self.zones.get(t.name, ""),
+            address=t.address or ("localhost" if t.local else ""),
+            status="compliant",
+            controls=found,
+        )
+        if t.name in self.unreachable:
+            h.status, (h.reason, h.error) = "unreachable", self.unreachable[t.name]
+        elif len(found) < len(CONTROLS):
+            h.status, h.reason = "unreachable", "other"
+            h.error = "the compliance suite did not report every control for this host"
+        elif any(c.status in ("fail", "error") for c in found):
+            h.status = "non_compliant"
+        return h
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _targets(args: argparse.Namespace) -> list[Target]:
+    if args.ssh_key and not args.host:
+        raise InputError("--ssh-key is for --host; an inventory names its keys in its hosts file")
+    if args.known_hosts and not args.host:
+        raise InputError("--known-hosts is for --host; an inventory names it in its hosts file")
+    for option, path in (("--ssh-key", args.ssh_key), ("--known-hosts", args.known_hosts)):
+        if path and not Path(os.path.expanduser(path)).is_file():
+            raise InputError(f"{option} {path}: no such file")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise InputError(f"-o {args.output}: the folder {Path(args.output).resolve().parent} does not exist")
+    if args.workers < 1:
+        raise InputError(f"--workers {args.workers}: must be at least 1")
+    targets = load_targets(args.inventory, args.limit, args.court, args.host)
+    for t in targets:
+        if args.host:
+            t.ssh_key = os.path.expanduser(args.ssh_key) if args.ssh_key else t.ssh_key
+            t.known_hosts = os.path.expanduser(args.known_hosts) if args.known_hosts else t.known_hosts
+    if not targets:
+        raise InputError(f"inventory {args.inventory} has no hosts")
+    return targets
+
+
+def check(targets: list[Target], workers: int = 48, progress: bool = True,
+          inventory: str = "local") -> RunResult:
+    """Run the suite on ``targets`` and return what it found."""
+    import pytest  # here: `tepat --help` need not import pytest
+
+    result = RunResult(started_at=_now(), inventory=inventory)
+    plugin = ResultsPlugin(targets)
+    argv = [str(SUITE), "-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE),
+            "-p", "no:terminal", "--workers", str(workers)]
+    if not progress:
+        argv.append("--no-progress")
+    code = pytest.main(argv, plugins=[plugin])
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+                pytest.ExitCode.NO_TESTS_COLLECTED) or plugin.problems:
+        result.complete = False
+        why = "; ".join(plugin.problems) or f"pytest exit status {int(code)}"
+        raise RuntimeError(f"the compliance suite could not run: {why}")
+    if code == pytest.ExitCode.INTERRUPTED:
+        result.complete = False
+    result.hosts = [plugin.host_result(t) for t in targets]
+    result.finished_at = _now()
+    return result
+
+
+def _history(run_result: RunResult, args: argparse.Namespace) -> None:
+    if args.no_history:
+        return
+    try:
+        history = importlib.import_module("tepat.history")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tepat.history":
+            raise
+        return
+    record = getattr(history, "record", None)
+    if record is not None:
+        record(run_result, args.history)
+
+
+def _report(run_result: RunResult, fmt: str, out: str | None, lang: str) -> None:
+    try:
+        report = importlib.import_module("tepat.report")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tepat.report":
+            raise
+        report = None
+    if report is not None and hasattr(report, "write"):
+        report.write(run_result, fmt, out, lang)
+        return
+    # Minimal fallback while the report package is absent: one line per host.
+    lines = [f"{h.court_id:30} {h.status:14} " + ", ".join(c.id for c in h.failing())
+             for h in run_result.hosts]
+    text = "\n".join(lines) + "\n"
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    targets = _targets(args)
+    lang = args.lang or ("en" if args.inventory else "id")
+    inventory = args.inventory or (f"host {args.host}" if args.host else "local")
+    try:
+        result = check(targets, args.workers, not args.no_progress, inventory)
+    except RuntimeError as exc:
+        print(f"tepat: {exc}", file=sys.stderr)
+        return 2
+    _report(result, args.format, args.output, lang)
+    _history(result, args)
+    return result.exit_status() if result.complete else 1
