@@ -36,12 +36,14 @@ ExecStart=
 ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x
 CONF
 
-# Small footprint: up to 382 of these share one 24 GiB machine.
+# Small footprint: up to 382 of these share one 24 GiB machine. logind has no client here
+# (libpam-systemd is not installed) and the console getty has no user.
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=4M\n' > /etc/systemd/journald.conf.d/10-tepat-lab.conf
 for unit in apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer \
             fstrim.timer dpkg-db-backup.timer e2scrub_reap.service phpsessionclean.timer \
-            mariadb-upgrade.service getty@tty1.service; do
+            mariadb-upgrade.service getty@tty1.service console-getty.service \
+            systemd-logind.service; do
     systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 systemctl enable systemd-networkd.service >/dev/null 2>&1

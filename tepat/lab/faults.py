@@ -169,6 +169,10 @@ def _faketime(offset: str) -> Callable[[FaultContext], None]:
         text = ctx.files.read("etc/environment") if ctx.files.exists("etc/environment") else ""
         text += f'LD_PRELOAD={FAKETIME_LIB}\nFAKETIME="{offset}"\n'
         ctx.files.write("etc/environment", text)
+        # sudo drops LD_PRELOAD even with env_keep; its env_file is exempt, so `sudo date`
+        # is skewed too.
+        ctx.files.write("etc/sudoers.d/tepat-lab-faketime",
+                        "Defaults env_file=/etc/environment\n", 0o440)
     return apply
 
 
@@ -233,10 +237,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
           "systemd-timesyncd installed from its .deb files and enabled, running in the container",
           ("NTP-01",), _time_daemon_competing),
     Fault("clock-skew-hours", "clock", "the clock is two hours behind",
-          f'libfaketime via /etc/environment: LD_PRELOAD={FAKETIME_LIB}, FAKETIME="-2h" (SSH sessions)',
+          f'libfaketime via /etc/environment: LD_PRELOAD={FAKETIME_LIB}, FAKETIME="-2h" (SSH sessions and sudo)',
           ("CLK-01",), _faketime("-2h")),
     Fault("clock-skew-90s", "clock", "the clock is a minute and a half ahead",
-          'libfaketime via /etc/environment: FAKETIME="+90" (SSH sessions)',
+          'libfaketime via /etc/environment: FAKETIME="+90" (SSH sessions and sudo)',
           ("CLK-01",), _faketime("+90")),
     Fault("db-wrong-timezone", "db", "MariaDB runs on UTC, not the court's zone",
           "default-time-zone = '+00:00' in /etc/mysql/mariadb.conf.d/95-sipp.cnf",

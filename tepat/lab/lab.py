@@ -26,7 +26,7 @@ import yaml
 from tepat import PROJECT_ROOT
 from tepat.courts import read_courts
 from tepat.lab import faults as faultlib
-from tepat.lab import image, network, procs, provision
+from tepat.lab import cgroups, image, network, procs, provision
 from tepat.lab.pki import ensure_pki, subject_hash
 from tepat.lab.remote import nsenter, ssh_argv, wait_for_ssh_banner
 from tepat.lab.sampler import (
@@ -244,6 +244,7 @@ class Lab:
             f"--network-bridge={BRIDGE}", "--timezone=off", "--resolv-conf=off",
             "--link-journal=no", "--console=read-only",
         ]
+        cmd = cgroups.wrap(cmd, cgroups.create(record["machine"]))
         record["nspawn"] = procs.spawn(cmd, self.paths.host(record["court_id"]) / "console.log")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -291,8 +292,10 @@ class Lab:
         procs.stop(record.get("leader"), timeout=0, sig=signal.SIGKILL)
         procs.stop(record.get("nspawn"), timeout=5)
         hostdir = self.paths.host(court_id)
-        _kill_strays(hostdir)
+        _kill_strays(hostdir, record.get("machine"))
         _unmount_under(hostdir)
+        if record.get("machine"):
+            cgroups.remove(record["machine"])
         shutil.rmtree(hostdir, ignore_errors=True)
 
     def _healthy(self, record: dict) -> bool:
@@ -339,6 +342,10 @@ class Lab:
             self._write_outputs()
             if wait:
                 self._wait_ready([self.state["hosts"][h.court_id] for h in todo])
+            used = {r.get("image") for r in self.state["hosts"].values()}
+            for stale in image.stale_images():
+                if stale.name.removeprefix("base-") not in used:
+                    shutil.rmtree(stale, ignore_errors=True)
             self.log(f"lab: {len(hosts)} host(s) up in {time.monotonic() - started:.0f} s; "
                      f"inventory {LAB_INVENTORY}")
         return 0
@@ -448,8 +455,9 @@ class Lab:
             for name, record in list(self.state.get("services", {}).items()):
                 procs.stop(record, timeout=5)
                 self.state["services"].pop(name)
-            _kill_strays(self.paths.hosts)
+            _kill_strays(self.paths.hosts, None)
             _unmount_under(self.paths.hosts)
+            cgroups.remove()
             shutil.rmtree(self.paths.hosts, ignore_errors=True)
             network.remove_bridge()
             for path in (self.paths.hosts_yaml, self.paths.known_hosts, self.paths.api_fail, LAB_INVENTORY):
@@ -553,12 +561,18 @@ def _is_namespace_init(pid: int) -> bool:
     return False
 
 
-def _kill_strays(under: Path) -> None:
+def _kill_strays(under: Path, machine: str | None) -> None:
     """SIGKILL what a crash may have left of *our* containers under ``under``.
 
-    Only two kinds of process qualify: a container init whose root directory is one of our
-    overlays, and a systemd-nspawn started on one of them. Nothing is matched by name.
+    Only processes in the lab's cgroups (one container's if ``machine``), container inits
+    whose root directory is one of our overlays, and a systemd-nspawn started on one of them
+    qualify. Nothing is matched by name.
     """
+    for pid in cgroups.pids(machine):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     prefix = str(under.resolve())
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
