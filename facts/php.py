@@ -144,7 +144,7 @@ class PhpLayout:
 def _value(raw: str) -> str:
     """The value of ``date.timezone = "Asia/Jakarta" ; comment`` or ``php_value ... X``."""
     raw = raw.strip()
-    if raw[:1] in "\"'":
+    if raw and raw[0] in "\"'":
         end = raw.find(raw[0], 1)
         return raw[1:end] if end > 0 else raw[1:]
     return re.split(r"[\s;#]", raw, maxsplit=1)[0] if raw else ""

@@ -383,7 +383,8 @@ def run_wave(wave: Wave, opts: argparse.Namespace, secrets: dict[str, str]) -> l
 # ---------------------------------------------------------------------------- output
 
 def render_terminal(fixes: list[HostFix], waves: list[Wave], dry: bool, diff: bool,
-                    stream=sys.stdout) -> None:
+                    stream=None) -> None:
+    stream = stream or sys.stdout
     word = "would change" if dry else "changed"
     for fix in fixes:
         label = {"changed": word, "unchanged": "already right"}.get(fix.status, fix.status)
