@@ -59,6 +59,14 @@ show /etc/adjtime
 # ---------------------------------------------------------------- processes (NTP-01, SVC-01, DB-TZ-01)
 echo "@@ btime"
 while read -r _k _v; do [ "$_k" = btime ] && echo "$_v"; done < /proc/stat
+# The boot time to the millisecond (btime has whole seconds): the kernel's uptime, then the
+# kernel's clock as procfs stamps the inode it creates for a new process (not the session's
+# possibly faked clock).
+read -r _up _x < /proc/uptime
+_now=$(stat -c %.9Y /proc/self/ 2>/dev/null)
+echo "uptime=$_up"
+echo "now_real=$_now"
+case $_now in *.*) _mfmt='%.9Y %n' ;; *) _mfmt='%Y %n' ;; esac
 echo "@@ ps"
 _ps=$(ps -eo pid=,ppid=,comm= 2>/dev/null)
 printf '%s\n' "$_ps"
@@ -116,7 +124,7 @@ for _d in /etc/php/*/*; do
         cli) _bin=/usr/bin/php$_v ;;
         fpm) _bin=/usr/sbin/php-fpm$_v ;;
         apache2) _bin=/usr/lib/apache2/modules/libphp$_v.so
-                 [ -x "$_bin" ] || _bin=/usr/lib/apache2/modules/libphp${_v%%.*}.so ;;
+                 [ -e "$_bin" ] || _bin=/usr/lib/apache2/modules/libphp${_v%%.*}.so ;;
         cgi) _bin=/usr/bin/php-cgi$_v ;;
         *) _bin= ;;
     esac
@@ -175,7 +183,7 @@ done
 echo "@@ mtimes"
 # %Y of the file itself (lstat: a re-pointed /etc/localtime link counts) and of the config
 # directories (a deleted or added file changes its directory).
-stat -c '%Y %n' /etc/localtime /etc/timezone /etc/php/*/*/php.ini /etc/php/*/*/conf.d \
+stat -c "$_mfmt" /etc/localtime /etc/timezone /etc/php/*/*/php.ini /etc/php/*/*/conf.d \
     /etc/php/*/*/conf.d/*.ini /etc/php/*/fpm/php-fpm.conf /etc/php/*/fpm/pool.d /etc/php/*/fpm/pool.d/*.conf \
     /etc/php.ini /etc/php.d /etc/php.d/*.ini /etc/php-fpm.conf /etc/php-fpm.d /etc/php-fpm.d/*.conf \
     /etc/opt/remi/*/php.ini /etc/opt/remi/*/php.d/*.ini /etc/opt/remi/*/php-fpm.d/*.conf \
@@ -196,7 +204,7 @@ if [ "$_rc" = 0 ] && have curl; then
     # The system trust store (curl's default CA bundle); -D - puts the headers, with the
     # API's Date, on stdout.
     curl -sS -o /dev/null -D - --connect-timeout 5 -m 10 \
-        -w '@curl code=%{http_code} connect=%{time_connect} verify=%{ssl_verify_result} ip=%{remote_ip}\n' \
+        -w 'tepat_curl code=%{http_code} connect=%{time_connect} verify=%{ssl_verify_result} ip=%{remote_ip}\n' \
         "https://$TEPAT_API/" 2>&1
     echo "rc=$?"
     echo "after=$(date +%s.%N)"

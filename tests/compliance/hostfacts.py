@@ -126,20 +126,31 @@ def parse_processes(s: dict[str, str]) -> dict[int, Process]:
         parts = line.split(None, 2)
         if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
             procs[int(parts[0])] = Process(int(parts[0]), int(parts[1]), parts[2].strip())
-    btime_text = s.get("btime", "").strip()
+    boot = boot_time(s.get("btime", ""))
     stat = s.get("procstat", "")
     tck = keyvals(stat).get("clk_tck", "")
     ticks = int(tck) if tck.isdigit() and int(tck) > 0 else 100
-    if btime_text.isdigit():
+    if boot is not None:
         for line in stat.splitlines():
             # "<pid> <fields 3.. of /proc/PID/stat>": starttime is field 22.
             parts = line.split()
             if len(parts) > 20 and parts[0].isdigit() and int(parts[0]) in procs:
                 try:
-                    procs[int(parts[0])].start = int(btime_text) + int(parts[20]) / ticks
+                    procs[int(parts[0])].start = boot[0] + int(parts[20]) / ticks
                 except ValueError:
                     pass
     return procs
+
+
+def boot_time(text: str) -> tuple[float, float] | None:
+    """(boot time, its uncertainty in s): from uptime and the kernel clock to ~10 ms, else
+    from /proc/stat's btime (whole seconds, so up to 1 s early)."""
+    kv = keyvals(text)
+    now, up = _float(kv.get("now_real")), _float(kv.get("uptime"))
+    if now is not None and up is not None and "." in kv.get("now_real", ""):
+        return now - up, 0.05
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return (float(first), 1.0) if first.isdigit() else None
 
 
 def running(procs: dict[int, Process], *names: str) -> list[Process]:
@@ -167,12 +178,12 @@ def parse_units(text: str) -> tuple[dict[str, Unit], list[str]]:
     return units, links
 
 
-def parse_mtimes(text: str) -> dict[str, int]:
-    out: dict[str, int] = {}
+def parse_mtimes(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
     for line in text.splitlines():
         stamp, _, path = line.partition(" ")
-        if stamp.isdigit() and path:
-            out[path] = int(stamp)
+        if path and re.match(r"^\d+(\.\d+)?$", stamp):
+            out[path] = float(stamp)
     return out
 
 
@@ -335,7 +346,7 @@ def ini_settings(lines: list[GrepLine], path: str) -> list[Setting]:
     return out
 
 
-def ini_files(runtime: Runtime, mtimes: dict[str, int], grep: list[GrepLine]) -> list[str]:
+def ini_files(runtime: Runtime, mtimes: dict[str, float], grep: list[GrepLine]) -> list[str]:
     """The files PHP loads for a runtime, in load order: php.ini, then the scan dir's *.ini
     sorted by name (later ones win)."""
     known = set(mtimes) | {g.path for g in grep}
@@ -347,7 +358,7 @@ def ini_files(runtime: Runtime, mtimes: dict[str, int], grep: list[GrepLine]) ->
     return files
 
 
-def ini_zone(runtime: Runtime, mtimes: dict[str, int], grep: list[GrepLine]) -> RuntimeZone:
+def ini_zone(runtime: Runtime, mtimes: dict[str, float], grep: list[GrepLine]) -> RuntimeZone:
     last: Setting | None = None
     for path in ini_files(runtime, mtimes, grep):
         found = ini_settings(grep, path)
@@ -358,7 +369,7 @@ def ini_zone(runtime: Runtime, mtimes: dict[str, int], grep: list[GrepLine]) -> 
     return RuntimeZone(runtime.name, last.value or None, last.where)
 
 
-def pool_files(runtime: Runtime, grep: list[GrepLine], mtimes: dict[str, int]) -> list[str]:
+def pool_files(runtime: Runtime, grep: list[GrepLine], mtimes: dict[str, float]) -> list[str]:
     """php-fpm pool configuration files of an fpm runtime (Debian, RHEL, remi, SCL)."""
     root = runtime.ini.rsplit("/", 1)[0]  # /etc/php/8.2/fpm, /etc, /etc/opt/remi/php74
     candidates = {g.path for g in grep} | set(mtimes)
@@ -372,7 +383,7 @@ def pool_files(runtime: Runtime, grep: list[GrepLine], mtimes: dict[str, int]) -
 
 
 def pool_zones(runtime: Runtime, base: RuntimeZone, grep: list[GrepLine],
-               mtimes: dict[str, int]) -> list[RuntimeZone]:
+               mtimes: dict[str, float]) -> list[RuntimeZone]:
     """One entry per fpm pool: its php_admin_value / php_value override, else the fpm ini's.
     php-fpm applies php_value first and php_admin_value after, so an admin value wins."""
     pools: dict[str, dict[str, Setting]] = {}
@@ -478,7 +489,7 @@ class PhpFacts:
     cli: list[CliReport]
 
 
-def _apache_files(grep: list[GrepLine], mtimes: dict[str, int]) -> list[str]:
+def _apache_files(grep: list[GrepLine], mtimes: dict[str, float]) -> list[str]:
     paths = {g.path for g in grep} | set(mtimes)
     return sorted(p for p in paths if p.startswith(("/etc/apache2/", "/etc/httpd/", "/opt/lampp/etc/httpd",
                                                      "/opt/lampp/etc/extra/"))
@@ -519,6 +530,14 @@ def parse_php(s: dict[str, str]) -> PhpFacts:
 
 
 # ------------------------------------------------------------------------------ network
+
+# curl exit statuses that mean the TLS layer failed (so the TCP connection was made).
+CURL_TLS_ERRORS = {35: "TLS handshake failed", 51: "server name does not match the certificate",
+                   53: "TLS engine not found", 58: "client certificate problem",
+                   59: "no usable cipher", 60: "certificate not trusted (system store)",
+                   77: "CA bundle unreadable", 80: "TLS shutdown failed", 83: "issuer check failed",
+                   90: "pinned key mismatch", 91: "invalid certificate status"}
+
 
 @dataclass
 class Http:
@@ -561,8 +580,9 @@ def parse_net(s: dict[str, str]) -> Net:
     errors = []
     for line in dns.splitlines():
         parts = line.split()
-        if parts and re.match(r"^[0-9a-fA-F.:]+$", parts[0]) and parts[0] not in addrs:
-            addrs.append(parts[0])
+        if parts and re.match(r"^[0-9a-fA-F.:]+$", parts[0]):
+            if parts[0] not in addrs:
+                addrs.append(parts[0])
         elif line.strip() and not line.startswith("rc="):
             errors.append(line.strip())
     http = None
@@ -578,17 +598,20 @@ def parse_net(s: dict[str, str]) -> Net:
                     date = parsedate_to_datetime(line.split(":", 1)[1].strip())
                 except (TypeError, ValueError):
                     date = None
-            elif line.startswith("@curl "):
-                w = dict(p.split("=", 1) for p in line[6:].split() if "=" in p)
+            elif line.startswith("tepat_curl "):
+                w = dict(p.split("=", 1) for p in line[11:].split() if "=" in p)
             elif line.startswith("curl:"):
                 error_lines.append(line.strip())
         code = int(w.get("code", "0") or 0) if w.get("code", "0").isdigit() else 0
+        crc = int(ckv["rc"]) if ckv["rc"].isdigit() else 1
         http = Http(
             code=code,
-            connected=(_float(w.get("connect")) or 0.0) > 0,
+            # curl reports time_connect 0 when TLS then fails; a TLS error proves the TCP
+            # connection was made.
+            connected=(_float(w.get("connect")) or 0.0) > 0 or crc in CURL_TLS_ERRORS or code > 0,
             verify=int(w.get("verify", "0")) if w.get("verify", "0").isdigit() else 0,
             ip=w.get("ip", ""),
-            rc=int(ckv["rc"]) if ckv["rc"].isdigit() else 1,
+            rc=crc,
             error=" ".join(error_lines),
             date=date,
             before=_float(ckv.get("before")),
@@ -662,7 +685,7 @@ class HostFacts:
     processes: dict[int, Process]
     units: dict[str, Unit]
     sysv_links: list[str]
-    mtimes: dict[str, int]
+    mtimes: dict[str, float]
     chrony: Chrony
     php: PhpFacts
     net: Net
@@ -714,11 +737,11 @@ class ServiceStart:
     name: str  # "php-fpm8.2", "apache2", "cron", "mariadbd"
     pid: int
     start: float | None  # when the processes now serving started (see service_starts)
-    files: dict[str, int]  # path -> mtime of its time settings
+    files: dict[str, float]  # path -> mtime of its time settings
     stale_by: float = 0.0  # seconds the newest setting is younger than the process
 
     @property
-    def newest(self) -> tuple[str, int] | None:
+    def newest(self) -> tuple[str, float] | None:
         return max(self.files.items(), key=lambda kv: kv[1]) if self.files else None
 
 
@@ -742,6 +765,8 @@ def service_starts(f: "HostFacts") -> list[ServiceStart]:
     cron -> /etc/localtime; the database -> /etc/localtime and its configuration.
     """
     procs = f.processes
+    boot = boot_time(f.raw.get("btime", ""))
+    slack = boot[1] if boot else 1.0
     grep = parse_grep(f.raw.get("php_grep", ""))
     out: list[ServiceStart] = []
     for p in sorted(procs.values(), key=lambda p: p.pid):
@@ -777,9 +802,9 @@ def service_starts(f: "HostFacts") -> list[ServiceStart]:
         stamps = {x: f.mtimes[x] for x in files if x in f.mtimes}
         svc = ServiceStart(p.comm, p.pid, start, stamps)
         newest = svc.newest
-        # btime is whole seconds, so a start time may read up to 1 s early: only a setting
-        # more than 1 s younger than the process is certainly newer.
-        if start is not None and newest is not None and newest[1] > start + 1:
+        # A start time may read early by the boot time's uncertainty: only a setting younger
+        # than that is certainly newer than the process.
+        if start is not None and newest is not None and newest[1] > start + slack:
             svc.stale_by = newest[1] - start
         out.append(svc)
     return out

@@ -6,20 +6,14 @@ trust store (curl) and with PHP's own curl/openssl (what SIPP uses), and an HTTP
 """
 from __future__ import annotations
 
-# curl exit statuses that mean the TLS layer failed (the TCP connection was made).
-CURL_TLS_ERRORS = {35: "TLS handshake failed", 51: "server name does not match the certificate",
-                   53: "TLS engine not found", 58: "client certificate problem",
-                   59: "no usable cipher", 60: "certificate not trusted (system store)",
-                   77: "CA bundle unreadable", 80: "TLS shutdown failed", 83: "issuer check failed",
-                   90: "pinned key mismatch", 91: "invalid certificate status"}
-
+from hostfacts import CURL_TLS_ERRORS
 
 def test_NET_01(facts, target, verdict):
     """NET-01: the host resolves apis.mahkamahagung.go.id (getent: /etc/hosts, then DNS)."""
     api = target.data.get("api_host")
     net = facts.net
     if net.resolved:
-        verdict.ok(f"{api} -> {', '.join(net.resolved)}")
+        return verdict.ok(f"{api} -> {', '.join(net.resolved)}")
     why = {2: "name not found", 124: "lookup timed out"}.get(net.dns_rc, f"getent exit {net.dns_rc}")
     verdict.fail(f"{api} does not resolve on the host ({why}"
                  + (f": {net.dns_error}" if net.dns_error else "") + "); check /etc/resolv.conf")
@@ -32,10 +26,10 @@ def test_NET_02(facts, target, verdict):
     if http is None:
         if facts.net.no_curl and facts.net.php_via:
             if facts.net.php_errno == 0 or facts.net.php_code:
-                verdict.ok(f"connected to {api}:443 (PHP; curl is not installed)")
+                return verdict.ok(f"connected to {api}:443 (PHP; curl is not installed)")
         verdict.cannot("curl is not installed on the host: TCP 443 was not tested")
     if http.connected:
-        verdict.ok(f"connected to {http.ip or api}:443")
+        return verdict.ok(f"connected to {http.ip or api}:443")
     verdict.fail(f"no TCP connection to {api}:443 ({', '.join(facts.net.resolved)}): "
                  f"{http.error or 'curl exit ' + str(http.rc)}")
 
