@@ -143,8 +143,17 @@ def finish(path: str | Path, run_id: int, run: RunResult) -> None:
         )
 
 
-def record(path: str | Path, run: RunResult) -> int:
-    """``begin`` + ``finish`` for a run that already happened (``tepat history import``)."""
+def record(path: str | Path | None, run: RunResult | None = None) -> int:
+    """``begin`` + ``finish`` for a run that already happened (``tepat history import``).
+
+    ``path`` None means ``default_path()``.
+    """
+    if isinstance(path, RunResult):
+        # tepat.check (d66c0ea) calls record(run, path_or_None); accept that order too.
+        path, run = run, path  # type: ignore[assignment]
+    if run is None:
+        raise TypeError("record() needs a RunResult")
+    path = path or default_path()
     run_id = begin(path, run.inventory, run.started_at)
     finish(path, run_id, run)
     return run_id
@@ -210,18 +219,19 @@ def load_run(path: str | Path, run_id: int | None = None, inventory: str | None 
                      inventory=row["inventory"], complete=bool(row["complete"]), hosts=hosts)
 
 
-def _pick_run(conn: sqlite3.Connection, run_id: int | None, inventory: str | None) -> sqlite3.Row:
+def _pick_run(conn: sqlite3.Connection, run_id: int | None, inventory: str | None,
+              complete_only: bool = True) -> sqlite3.Row:
     if run_id is not None:
         row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise InputError(f"no run {run_id} in the history")
         return row
-    sql, args = "SELECT * FROM runs WHERE complete = 1", []
+    sql, args = "SELECT * FROM runs WHERE " + ("complete = 1" if complete_only else "1"), []
     if inventory:
         sql, args = sql + " AND inventory = ?", [inventory]
     row = conn.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
     if row is None:
-        raise InputError("no complete run in the history yet" +
+        raise InputError(f"no {'complete ' if complete_only else ''}run in the history yet" +
                          (f" for inventory {inventory}" if inventory else ""))
     return row
 
@@ -250,15 +260,29 @@ class Changes:
     recovered: list[CourtChange]  # compliant again
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "alert": self.alert}
+
+    @property
+    def alert(self) -> bool:
+        """Worth telling someone: a court newly fails, or the run did not complete."""
+        return bool(self.new_failures) or not self.run.complete
 
     def summary(self, lang: str = "en") -> str:
         """A few lines for mail or chat; empty when nothing newly fails or recovers."""
-        if not self.new_failures and not self.recovered:
+        if not self.new_failures and not self.recovered and self.run.complete:
             return ""
         since = (f"run {self.previous.id} ({self.previous.started_at})" if self.previous
                  else ("the start of the history" if lang == "en" else "awal riwayat"))
         lines = []
+        if not self.run.complete:
+            checked = self.run.hosts or 0
+            lines.append(
+                f"tepat: run {self.run.id} ({self.run.started_at}) is {self.run.state}: "
+                f"{checked} court{'s' if checked != 1 else ''} checked."
+                if lang == "en" else
+                f"tepat: pemeriksaan {self.run.id} ({self.run.started_at}) tidak lengkap: "
+                f"{checked} pengadilan diperiksa."
+            )
         if self.new_failures:
             n = len(self.new_failures)
             lines.append(
@@ -281,6 +305,8 @@ class Changes:
             lines.append(f"{n} court{'s' if n != 1 else ''} recovered: {names}."
                          if lang == "en" else f"{n} pengadilan kembali sesuai: {names}.")
         r = self.run
+        if r.hosts is None:  # never finished: no counts to show
+            return "\n".join(lines) + "\n"
         lines.append(
             (f"Now: {r.compliant} compliant, {r.non_compliant} non-compliant, "
              f"{r.unreachable} unreachable (run {r.id}, {r.started_at}).")
@@ -297,11 +323,16 @@ def _failing(run: RunResult) -> dict[str, tuple[HostResult, set[str]]]:
 
 def changes_since_previous(
     path: str | Path, run_id: int | None = None, inventory: str | None = None, lang: str = "en",
+    complete_only: bool = True,
 ) -> Changes:
-    """What changed between a run (default: the latest complete one) and the complete run
-    of the same inventory before it. With no earlier run, every failing court is new."""
+    """What changed between a run and the complete run of the same inventory before it.
+
+    The run is ``run_id``, else the latest complete one, else (``complete_only=False``, what
+    the periodic job wants: an interrupted last run is news too) the latest of any state.
+    With no earlier complete run, every failing court is new.
+    """
     with _connect(path, create=False) as conn:
-        row = _pick_run(conn, run_id, inventory)
+        row = _pick_run(conn, run_id, inventory, complete_only)
         prev_row = conn.execute(
             "SELECT * FROM runs WHERE complete = 1 AND inventory = ? AND id < ? "
             "ORDER BY id DESC LIMIT 1", (row["inventory"], row["id"]),
@@ -378,32 +409,38 @@ def _show(args: argparse.Namespace) -> int:
 
 def _changes(args: argparse.Namespace) -> int:
     changes = changes_since_previous(args.db or default_path(), args.run, args.inventory,
-                                     args.lang)
+                                     args.lang, complete_only=False)
     if args.json:
         json.dump(changes.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         # Quiet when nothing changed: cron mails only output, so no news is no mail.
         sys.stdout.write(changes.summary(args.lang))
-    return 1 if changes.new_failures else 0
+    return 1 if changes.alert else 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from tepat import report
 
-    run = load_run(args.db or default_path(), args.run, args.inventory)
+    if args.source:
+        run = _read_report(args.source)
+    else:
+        run = load_run(args.db or default_path(), args.run, args.inventory)
     report.write(run, args.format, args.output, args.lang)
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
+def _read_report(file: str) -> RunResult:
     from tepat.report.json_report import load
 
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
-        run = load(text)
+        return load(Path(file).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InputError(f"{args.file}: cannot import: {exc}") from None
+        raise InputError(f"{file}: cannot read the report: {exc}") from None
+
+
+def _import(args: argparse.Namespace) -> int:
+    run = _read_report(args.file)
     path = args.db or default_path()
     if Path(path).exists():
         with _connect(path, create=False) as conn:
@@ -425,6 +462,7 @@ examples:
   tepat history                                  runs, trend, what changed since the last run
   tepat history --json
   tepat history changes                          courts newly failing (exit 1) or recovered
+  tepat history export --from run.json --format prometheus -o /var/lib/node_exporter/tepat.prom
   tepat history export --format html -o report.html   the latest run as a report
   tepat history import report.json               record a run from `tepat check --format json`
 """
@@ -457,9 +495,10 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=_show)
     sub = p.add_subparsers(dest="history_command", metavar="SUBCOMMAND")
 
-    c = sub.add_parser("changes", help="new failures since the previous run (exit 1 if any)")
+    c = sub.add_parser("changes", help="new failures since the previous run (exit 1 if any, "
+                       "or if the last run did not complete)")
     _options(c, below=True)
-    c.add_argument("--run", type=int, metavar="ID", help="this run (default: latest complete)")
+    c.add_argument("--run", type=int, metavar="ID", help="this run (default: the latest)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=_changes)
 
@@ -469,7 +508,11 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     _options(e, below=True)
     e.add_argument("--format", choices=FORMATS, default="terminal")
     e.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
-    e.add_argument("--run", type=int, metavar="ID", help="this run (default: latest complete)")
+    which = e.add_mutually_exclusive_group()
+    which.add_argument("--run", type=int, metavar="ID", help="this run (default: latest complete)")
+    which.add_argument("--from", dest="source", metavar="FILE",
+                       help="a JSON report (`tepat check --format json -o FILE`) instead of a "
+                       "stored run: one check, every format")
     e.set_defaults(func=_export)
 
     i = sub.add_parser("import", help="record a JSON report as a run")

@@ -244,3 +244,34 @@ def test_default_path(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     assert history.default_path() == tmp_path / ".local/share/tepat/history.sqlite"
+
+
+def test_changes_of_an_unfinished_last_run_is_an_alert(fleet_run, tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    history.record(db, fleet_run)
+    history.record(db, fleet_run)
+    history.begin(db, fleet_run.inventory)  # the last run crashed
+    assert history.changes_since_previous(db).alert is False  # latest complete: no news
+    ch = history.changes_since_previous(db, complete_only=False)
+    assert ch.alert and ch.run.state == "incomplete" and ch.new_failures == []
+    assert cli(["history", "changes", "--db", str(db)]) == 1
+    assert "tepat: run 3 (" in capsys.readouterr().out
+
+
+def test_record_accepts_the_order_tepat_check_uses(fleet_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEPAT_HISTORY", str(tmp_path / "env.sqlite"))
+    run_id = history.record(fleet_run, None)
+    assert history.load_run(tmp_path / "env.sqlite", run_id) == fleet_run
+
+
+def test_export_from_a_json_report(fleet_run, tmp_path):
+    from tepat.report import json_report
+
+    src = tmp_path / "run.json"
+    src.write_text(json_report.render(fleet_run))
+    prom = tmp_path / "textfile" / "tepat.prom"
+    assert cli(["history", "export", "--from", str(src), "--format", "prometheus",
+                "-o", str(prom), "--db", str(tmp_path / "none.sqlite")]) == 0
+    assert 'tepat_hosts{status="unreachable"} 4' in prom.read_text()
+    assert not (tmp_path / "none.sqlite").exists()
+    assert cli(["history", "export", "--from", str(tmp_path / "missing.json")]) == 2
