@@ -167,18 +167,15 @@ def check(targets: list[Target], workers: int = 48, progress: bool = True,
     return result
 
 
-def _history(run_result: RunResult, args: argparse.Namespace) -> None:
+def _history_module(args: argparse.Namespace) -> Any:
     if args.no_history:
-        return
+        return None
     try:
-        history = importlib.import_module("tepat.history")
+        return importlib.import_module("tepat.history")
     except ModuleNotFoundError as exc:
         if exc.name != "tepat.history":
             raise
-        return
-    record = getattr(history, "record", None)
-    if record is not None:
-        record(run_result, args.history)
+        return None
 
 
 def _report(run_result: RunResult, fmt: str, out: str | None, lang: str) -> None:
@@ -205,11 +202,19 @@ def run(args: argparse.Namespace) -> int:
     targets = _targets(args)
     lang = args.lang or ("en" if args.inventory else "id")
     inventory = args.inventory or (f"host {args.host}" if args.host else "local")
+    history = _history_module(args)
+    started = _now()
+    # The run is in the history, marked incomplete, before any host is contacted: a crash
+    # leaves it so, and `tepat history` says so.
+    path = str(args.history or history.default_path()) if history else None
+    run_id = history.begin(path, inventory, started) if history else None
     try:
         result = check(targets, args.workers, not args.no_progress, inventory)
     except RuntimeError as exc:
         print(f"tepat: {exc}", file=sys.stderr)
         return 2
+    result.started_at = started
+    if history:
+        history.finish(path, run_id, result)
     _report(result, args.format, args.output, lang)
-    _history(result, args)
     return result.exit_status() if result.complete else 1
