@@ -31,14 +31,14 @@ _LOCAL = ("PHP-TZ-01", "OS-TZ-01", "OS-TZ-02", "OS-TZ-03", "NTP-01", "NTP-02", "
           "CLK-01", "SVC-01")
 _NETWORK = ("NET-01", "NET-02", "NET-03", "NET-04")
 
-# Short names of the controls, for one-line summaries.
+# Short names of what each control looks at, for one-line summaries ("wrong: NTP sources").
 CONTROL_NAMES: dict[str, tuple[str, str]] = {  # id -> (en, id)
     "PHP-TZ-01": ("PHP date.timezone", "date.timezone PHP"),
     "OS-TZ-01": ("OS time zone", "zona waktu sistem operasi"),
     "OS-TZ-02": ("/etc/timezone", "/etc/timezone"),
-    "OS-TZ-03": ("hardware clock (RTC) in UTC", "jam perangkat keras (RTC) dalam UTC"),
+    "OS-TZ-03": ("hardware clock (RTC) mode", "mode jam perangkat keras (RTC)"),
     "NTP-01": ("chrony service", "layanan chrony"),
-    "NTP-02": ("approved NTP sources", "sumber waktu NTP resmi"),
+    "NTP-02": ("NTP sources", "sumber waktu NTP"),
     "NTP-03": ("NTP synchronisation", "sinkronisasi NTP"),
     "CLK-01": ("system clock", "jam sistem"),
     "NET-01": ("DNS", "DNS"),
@@ -46,7 +46,7 @@ CONTROL_NAMES: dict[str, tuple[str, str]] = {  # id -> (en, id)
     "NET-03": ("TLS", "TLS"),
     "NET-04": ("API answer", "jawaban API"),
     "DB-TZ-01": ("database time zone", "zona waktu basis data"),
-    "SVC-01": ("services restarted after the change", "layanan dimulai ulang setelah perubahan"),
+    "SVC-01": ("service restarts", "pemuatan ulang layanan"),
 }
 
 _STATUS = {

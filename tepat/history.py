@@ -267,8 +267,12 @@ class Changes:
         """Worth telling someone: a court newly fails, or the run did not complete."""
         return bool(self.new_failures) or not self.run.complete
 
-    def summary(self, lang: str = "en") -> str:
-        """A few lines for mail or chat; empty when nothing newly fails or recovers."""
+    def summary(self, lang: str = "en", limit: int = 20) -> str:
+        """A few lines for mail or chat; empty when nothing newly fails or recovers.
+
+        At most ``limit`` courts are named (a first run may find hundreds): the report has
+        the rest.
+        """
         if not self.new_failures and not self.recovered and self.run.complete:
             return ""
         since = (f"run {self.previous.id} ({self.previous.started_at})" if self.previous
@@ -290,7 +294,7 @@ class Changes:
                 if lang == "en" else
                 f"tepat: {n} pengadilan baru bermasalah sejak {since}:"
             )
-            for c in self.new_failures:
+            for c in self.new_failures[:limit]:
                 what = status_label(c.after, lang)
                 if c.after == "unreachable":
                     what += f" ({c.reason or 'other'})"
@@ -299,6 +303,9 @@ class Changes:
                 lines.append(f"  {c.court_name} ({c.court_id}, {c.pt}): {what}")
                 if c.headline:
                     lines.append(f"    {c.headline}")
+            if n > limit:
+                lines.append(f"  ... and {n - limit} more (see the report)" if lang == "en"
+                             else f"  ... dan {n - limit} lainnya (lihat laporan)")
         if self.recovered:
             names = ", ".join(c.court_name or c.court_id for c in self.recovered)
             n = len(self.recovered)

@@ -275,3 +275,12 @@ def test_export_from_a_json_report(fleet_run, tmp_path):
     assert 'tepat_hosts{status="unreachable"} 4' in prom.read_text()
     assert not (tmp_path / "none.sqlite").exists()
     assert cli(["history", "export", "--from", str(tmp_path / "missing.json")]) == 2
+
+
+def test_summary_names_at_most_limit_courts(fleet_run, tmp_path):
+    db = tmp_path / "h.sqlite"
+    history.record(db, fleet_run)
+    text = history.changes_since_previous(db).summary("en", limit=3)
+    assert text.startswith("tepat: 10 courts newly failing since the start of the history:")
+    assert "  ... and 7 more (see the report)" in text
+    assert sum(line.startswith("  PN ") for line in text.splitlines()) == 3
