@@ -60,6 +60,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     hist.add_argument("--no-history", action="store_true", help="do not record this run")
     p.add_argument("--workers", type=int, default=48, metavar="N", help="hosts checked at once (default 48)")
     p.add_argument("--no-progress", action="store_true", help="no live progress bar on stderr")
+    p.add_argument("--replay", metavar="JSON", help="judge a recording of the hosts' answers "
+                   "(pytest tests/compliance --record JSON) instead of contacting them")
     p.set_defaults(func=run)
 
 
@@ -131,6 +133,8 @@ def _targets(args: argparse.Namespace) -> list[Target]:
             raise InputError(f"{option} {path}: no such file")
     if args.output and not Path(args.output).resolve().parent.is_dir():
         raise InputError(f"-o {args.output}: the folder {Path(args.output).resolve().parent} does not exist")
+    if args.replay and not Path(args.replay).is_file():
+        raise InputError(f"--replay {args.replay}: no such file")
     if args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
     targets = load_targets(args.inventory, args.limit, args.court, args.host)
@@ -144,8 +148,9 @@ def _targets(args: argparse.Namespace) -> list[Target]:
 
 
 def check(targets: list[Target], workers: int = 48, progress: bool = True,
-          inventory: str = "local") -> RunResult:
-    """Run the suite on ``targets`` and return what it found."""
+          inventory: str = "local", replay: str | None = None) -> RunResult:
+    """Run the suite on ``targets`` and return what it found (``replay``: judge what the
+    hosts said in a recording, ``pytest tests/compliance --record FILE``, instead)."""
     import pytest  # here: `tepat --help` need not import pytest
 
     result = RunResult(started_at=_now(), inventory=inventory)
@@ -154,6 +159,8 @@ def check(targets: list[Target], workers: int = 48, progress: bool = True,
             "-p", "no:terminal", "--workers", str(workers)]
     if not progress:
         argv.append("--no-progress")
+    if replay:
+        argv += ["--replay", replay]
     code = pytest.main(argv, plugins=[plugin])
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
                 pytest.ExitCode.NO_TESTS_COLLECTED) or plugin.problems:
@@ -209,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     path = str(args.history or history.default_path()) if history else None
     run_id = history.begin(path, inventory, started) if history else None
     try:
-        result = check(targets, args.workers, not args.no_progress, inventory)
+        result = check(targets, args.workers, not args.no_progress, inventory, args.replay)
     except RuntimeError as exc:
         print(f"tepat: {exc}", file=sys.stderr)
         return 2

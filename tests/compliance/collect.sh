@@ -107,7 +107,9 @@ echo "@@ chrony_tracking"
 have chronyc && chronyc -c tracking 2>&1
 echo "@@ chrony_sources"
 # -N prints each source's name as configured (chrony >= 4.0); older chronyc gets addresses.
-have chronyc && { chronyc -c -N sources 2>/dev/null || chronyc -c -n sources 2>&1; }
+if have chronyc; then
+    if chronyc -c -N sources 2>/dev/null; then echo "names=yes"; else chronyc -c -n sources 2>&1; fi
+fi
 echo "@@ chrony_conf"
 grep -H -n -E '^[[:space:]]*(server|pool|peer|refclock|sourcedir|include|confdir)[[:space:]]' \
     /etc/chrony/chrony.conf /etc/chrony.conf /etc/chrony/conf.d/*.conf \

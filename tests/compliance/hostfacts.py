@@ -215,6 +215,7 @@ class Chrony:
     tracking: Tracking | None
     tracking_error: str
     sources: list[Source]
+    source_names: bool  # chronyc printed configured names (-N, chrony >= 4.0), not addresses
     config_sources: list[tuple[str, str, str]]  # (file:line, kind, name)
 
 
@@ -249,6 +250,7 @@ def parse_chrony(s: dict[str, str]) -> Chrony:
         tracking=tracking,
         tracking_error=error,
         sources=sources,
+        source_names="names=yes" in s.get("chrony_sources", ""),
         config_sources=conf,
     )
 

@@ -52,10 +52,10 @@ def test_NTP_02(facts, target, verdict):
     """NTP-02: chrony uses only approved time sources (host data ntp_servers)."""
     approved = {s.lower() for s in target.ntp_servers}
     c = facts.chrony
-    if c.sources:
+    if c.sources and c.source_names:
         used = [s.name for s in c.sources]
         where = "in use (chronyc sources)"
-    else:
+    else:  # chronyd not running, or chrony < 4.0 (addresses only): what is configured
         used = [name for _, kind, name in c.config_sources if kind != "refclock"]
         where = "configured"
     if not used:
