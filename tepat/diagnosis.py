@@ -46,7 +46,7 @@ CONTROL_NAMES: dict[str, tuple[str, str]] = {  # id -> (en, id)
     "NET-03": ("TLS", "TLS"),
     "NET-04": ("API answer", "jawaban API"),
     "DB-TZ-01": ("database time zone", "zona waktu basis data"),
-    "SVC-01": ("service restarts", "pemuatan ulang layanan"),
+    "SVC-01": ("service restarts", "mulai ulang layanan"),
 }
 
 _STATUS = {

@@ -79,3 +79,21 @@ def test_file_is_replaced_atomically(fleet_run, tmp_path):
     assert oct(out.stat().st_mode & 0o777) == "0o644"
     assert [p.name for p in out.parent.iterdir()] == ["tepat.prom"]  # no temporary left
     assert os.path.getsize(out) > 0
+
+
+def test_alert_rules_in_the_docs_use_metrics_we_write(fleet_run):
+    """docs/monitoring.md's example rules (checked once with `promtool check rules` and
+    `promtool test rules`) must only name series this report writes."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "monitoring.md").read_text()
+    rules = yaml.safe_load(re.search(r"```yaml\n(.*?)```", doc, re.S).group(1))
+    written = set(samples(report.render(fleet_run, "prometheus")))
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    assert len(exprs) == 4
+    for expr in exprs:
+        for name in re.findall(r"\btepat_[a-z_]+", expr):
+            assert name in written, (name, expr)
