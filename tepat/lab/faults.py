@@ -125,7 +125,9 @@ def _chrony_missing(ctx: FaultContext) -> None:
 
 
 def _chrony_stopped(ctx: FaultContext) -> None:
+    # What `systemctl disable chrony` removes: the wants link and the chronyd alias.
     p.set_enabled(ctx.files, "chrony.service", False)
+    ctx.files.remove("etc/systemd/system/chronyd.service")
 
 
 def _ntp_unapproved(ctx: FaultContext) -> None:

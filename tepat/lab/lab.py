@@ -138,10 +138,17 @@ class Lab:
     def _locked(self):
         self.paths.root.mkdir(parents=True, exist_ok=True)
         with open(self.paths.lock, "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LabError(f"another `tepat lab` command is working on {self.paths.root}") from None
+            # Several test sessions may share one lab: wait for the other command to finish.
+            deadline = time.monotonic() + float(os.environ.get("TEPAT_LAB_LOCK_WAIT", "900"))
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LabError(f"another `tepat lab` command is still working on "
+                                       f"{self.paths.root}") from None
+                    time.sleep(0.5)
             self.state = self._load()
             try:
                 yield
