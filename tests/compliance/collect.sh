@@ -188,8 +188,9 @@ echo "@@ mtimes"
 stat -c "$_mfmt" /etc/localtime /etc/timezone /etc/php/*/*/php.ini /etc/php/*/*/conf.d \
     /etc/php/*/*/conf.d/*.ini /etc/php/*/fpm/php-fpm.conf /etc/php/*/fpm/pool.d /etc/php/*/fpm/pool.d/*.conf \
     /etc/php.ini /etc/php.d /etc/php.d/*.ini /etc/php-fpm.conf /etc/php-fpm.d /etc/php-fpm.d/*.conf \
-    /etc/opt/remi/*/php.ini /etc/opt/remi/*/php.d/*.ini /etc/opt/remi/*/php-fpm.d/*.conf \
-    /etc/opt/rh/*/php.ini /etc/opt/rh/*/php.d/*.ini /etc/opt/rh/*/php-fpm.d/*.conf /opt/lampp/etc/php.ini \
+    /etc/opt/remi/*/php.ini /etc/opt/remi/*/php.d /etc/opt/remi/*/php.d/*.ini /etc/opt/remi/*/php-fpm.d \
+    /etc/opt/remi/*/php-fpm.d/*.conf /etc/opt/rh/*/php.ini /etc/opt/rh/*/php.d /etc/opt/rh/*/php.d/*.ini \
+    /etc/opt/rh/*/php-fpm.d /etc/opt/rh/*/php-fpm.d/*.conf /opt/lampp/etc/php.ini \
     /etc/mysql/my.cnf /etc/mysql/mariadb.cnf /etc/mysql/conf.d /etc/mysql/conf.d/*.cnf \
     /etc/mysql/mariadb.conf.d /etc/mysql/mariadb.conf.d/*.cnf /etc/mysql/mysql.conf.d/*.cnf \
     /etc/my.cnf /etc/my.cnf.d /etc/my.cnf.d/*.cnf $_apache_conf 2>/dev/null

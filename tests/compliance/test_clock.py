@@ -40,7 +40,7 @@ def test_CLK_01(facts, verdict):
         d = http.date.timestamp()
         # The host's interval [before, after] against the API's [d, d + 1).
         api = bracket_offset(d, http.before - 1.0, http.after)
-        api = -api  # positive: the host is ahead of the API
+        api = 0.0 - api  # positive: the host is ahead of the API (and no "-0.0")
         seen.append(f"{api:+.1f} s from the API's Date header")
         bad = bad or abs(api) > MAX_SKEW_S
     else:
