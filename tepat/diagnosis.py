@@ -60,6 +60,26 @@ _STATUS = {
 }
 
 
+_REASONS = {
+    "no_address": ("no address", "tanpa alamat"),
+    "auth": ("authentication failed", "autentikasi gagal"),
+    "host_key": ("host key changed", "kunci host berubah"),
+    "no_route": ("no route", "tidak ada rute"),
+    "timeout": ("timed out", "batas waktu habis"),
+    "refused": ("connection refused", "koneksi ditolak"),
+    "other": ("other error", "galat lain"),
+}
+
+# Long error text (a whole remote command's output) would drown the finding; the JSON
+# report keeps it whole.
+_MAX_DETAIL = 400
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[LANGS.index(lang)]
 
@@ -67,6 +87,11 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 def status_label(status: str, lang: str = "en") -> str:
     """A host or control status as people read it: ``non_compliant`` -> "tidak sesuai"."""
     return _pick(_STATUS[status], lang) if status in _STATUS else status
+
+
+def reason_label(reason: str | None, lang: str = "en") -> str:
+    """Why a host was unreachable, as people read it: ``host_key`` -> "host key changed"."""
+    return _pick(_REASONS.get(reason or "other", _REASONS["other"]), lang)
 
 
 def control_name(control_id: str, lang: str = "en") -> str:
@@ -171,7 +196,7 @@ def _findings(host: HostResult, lang: str) -> list[Finding]:
         for rid in ids:
             for c in roots[rid]:
                 if c.id == rid:
-                    details.append(f"{c.id}: {c.detail}" if c.detail else c.id)
+                    details.append(f"{c.id}: {_clip(c.detail)}" if c.detail else c.id)
                 else:
                     folded.append(c.id)
                     details.append(
@@ -460,5 +485,5 @@ def _unreachable(host: HostResult, lang: str) -> Finding:
     title, action = texts.get(reason, texts["other"])
     return Finding(
         "unreachable", "", _pick(title, lang), _pick(action, lang),
-        details=[host.error] if host.error else [],
+        details=[_clip(host.error)] if host.error else [],
     )

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tepat import __version__
-from tepat.diagnosis import LANGS, diagnose, status_label
+from tepat.diagnosis import LANGS, diagnose, reason_label, status_label
 from tepat.errors import InputError
 from tepat.results import ControlResult, HostResult, RunResult
 
@@ -297,7 +297,7 @@ class Changes:
             for c in self.new_failures[:limit]:
                 what = status_label(c.after, lang)
                 if c.after == "unreachable":
-                    what += f" ({c.reason or 'other'})"
+                    what += f" ({reason_label(c.reason, lang)})"
                 elif c.new_controls:
                     what += ": " + ", ".join(c.new_controls)
                 lines.append(f"  {c.court_name} ({c.court_id}, {c.pt}): {what}")

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from tepat import __version__
-from tepat.diagnosis import Diagnosis, control_name, diagnose, status_label
+from tepat.diagnosis import Diagnosis, control_name, diagnose, reason_label, status_label
 from tepat.report.labels import label, n_courts
 from tepat.report.summary import Tally, by_pt, by_zone, tally, zone_key, zone_short
 from tepat.results import HostResult, RunResult
@@ -68,7 +68,8 @@ def _zones(run: RunResult, lang: str) -> list[_Zone]:
         zone = canonical(h.timezone)
         d = diagnose(h, lang)
         words = [h.court_name, h.court_id, h.address, h.pt, zone, zone_short(zone),
-                 status_label(h.status, lang), h.reason or "", h.error]
+                 status_label(h.status, lang), h.reason or "",
+                 reason_label(h.reason, lang) if h.reason else "", h.error]
         words += [c.id for c in h.failing()] + [f.title for f in d.findings]
         court = _Court(h, d, zone, _fold(" ".join(words)))
         zones.setdefault(zone, {}).setdefault(h.pt, []).append(court)
@@ -106,6 +107,7 @@ def render(run: RunResult, lang: str = "en") -> str:
         n_courts=lambda n: n_courts(n, lang),
         status=lambda s: status_label(s, lang),
         control=lambda cid: control_name(cid, lang),
+        reason=lambda r: reason_label(r, lang),
         counts=tally(run.hosts),
         pt_rows=by_pt(run),
         zone_rows=[(z, zone_short(z), t) for z, t in by_zone(run)],

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tepat.diagnosis import diagnose, status_label
+from tepat.diagnosis import diagnose, reason_label, status_label
 from tepat.report.labels import label, n_courts
 from tepat.report.summary import Tally, by_pt, by_zone, needing_action, tally, zone_short
 from tepat.results import HostResult, RunResult
@@ -47,8 +47,10 @@ def _zone_name(zone: str) -> str:
 
 
 def _host_line(h: HostResult, lang: str) -> str:
-    return (f"{h.court_name} ({h.court_id}, {h.pt}, {h.timezone}, "
-            f"{h.address or '-'}): {status_label(h.status, lang)}")
+    status = status_label(h.status, lang)
+    if h.status == "unreachable":
+        status += f" ({reason_label(h.reason, lang)})"
+    return f"{h.court_name} ({h.court_id}, {h.pt}, {h.timezone}, {h.address or '-'}): {status}"
 
 
 def _table(title: str, rows: list[tuple[str, Tally]], lang: str) -> list[str]:

@@ -161,3 +161,16 @@ def test_labels_and_unknown_language():
     assert LANGS == ("en", "id")
     with pytest.raises(ValueError, match="unknown language 'fr'"):
         diagnose(None, "fr")  # type: ignore[arg-type]
+
+
+def test_long_error_output_is_clipped_in_the_finding(host_factory):
+    blob = "CommandResult(exit_status=255, stdout=" + "x" * 5000 + ")"
+    d = diagnose(host_factory("pn-jayapura", status="unreachable", reason="other", error=blob))
+    assert len(d.findings[0].details[0]) == 400 and d.findings[0].details[0].endswith("…")
+
+
+def test_reason_labels():
+    from tepat.diagnosis import reason_label
+
+    assert reason_label("host_key", "id") == "kunci host berubah"
+    assert reason_label(None, "en") == "other error"

@@ -154,7 +154,7 @@ def test_summary_is_short_and_in_both_languages(fleet_run, tmp_path):
     en = history.changes_since_previous(db, lang="en").summary("en")
     assert en.startswith("tepat: 3 courts newly failing since run 1")
     assert "  PN Jakarta Pusat (pn-jakarta-pusat, PT DKI Jakarta): non-compliant: NET-01" in en
-    assert "PN Bandung (pn-bandung, PT Bandung): unreachable (no_route)" in en
+    assert "PN Bandung (pn-bandung, PT Bandung): unreachable (no route)" in en
     assert "1 court recovered: PN Sleman." in en
     assert len(en.splitlines()) <= 10
     id_ = history.changes_since_previous(db, lang="id").summary("id")
