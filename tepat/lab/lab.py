@@ -115,8 +115,10 @@ class LabPaths:
 
 
 class Lab:
-    def __init__(self, state_dir: Path | None = None, log: Log | None = None) -> None:
+    def __init__(self, state_dir: Path | None = None, log: Log | None = None,
+                 inventory: Path | None = None) -> None:
         self.paths = LabPaths(Path(state_dir or state_dir_from_env()).resolve())
+        self.inventory = inventory or LAB_INVENTORY
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.state: dict = self._load()
 
@@ -354,7 +356,7 @@ class Lab:
                 if stale.name.removeprefix("base-") not in used:
                     shutil.rmtree(stale, ignore_errors=True)
             self.log(f"lab: {len(hosts)} host(s) up in {time.monotonic() - started:.0f} s; "
-                     f"inventory {LAB_INVENTORY}")
+                     f"inventory {self.inventory}")
         return 0
 
     def _create_and_boot(self, todo: list[LabHost], mix: dict[str, list[str]], databases: set[str],
@@ -443,7 +445,7 @@ class Lab:
         self.paths.hosts_yaml.write_text(
             "# written by `tepat lab up`: the lab's courts and how to reach them\n"
             + yaml.safe_dump(hosts_yaml, sort_keys=False))
-        LAB_INVENTORY.write_text(
+        self.inventory.write_text(
             '"""pyinfra inventory of the lab (written by `tepat lab up`; not in git)."""\n'
             "from tepat.inventory import pyinfra_groups\n\n"
             f"globals().update(pyinfra_groups({str(self.paths.hosts_yaml)!r}))\n")
@@ -467,7 +469,7 @@ class Lab:
             cgroups.remove()
             shutil.rmtree(self.paths.hosts, ignore_errors=True)
             network.remove_bridge()
-            for path in (self.paths.hosts_yaml, self.paths.known_hosts, self.paths.api_fail, LAB_INVENTORY):
+            for path in (self.paths.hosts_yaml, self.paths.known_hosts, self.paths.api_fail, self.inventory):
                 path.unlink(missing_ok=True)
             self.state["params"] = None
             self.log(f"lab: down ({len(hosts)} host(s) removed)")
@@ -487,7 +489,7 @@ class Lab:
             "lab": {
                 "state_dir": str(self.paths.root),
                 "params": self.state.get("params"),
-                "inventory": str(LAB_INVENTORY),
+                "inventory": str(self.inventory),
                 "hosts_yaml": str(self.paths.hosts_yaml),
                 "ssh_key": str(self.paths.key),
                 "known_hosts": str(self.paths.known_hosts),
