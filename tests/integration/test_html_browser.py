@@ -2,15 +2,15 @@
 
 The page is loaded from file:// (no network), the browser runs its script, and the DOM it
 dumps afterwards shows which courts the filter left visible. A screenshot is taken of the
-full fleet view. Input: the recorded fleet of tests/unit/conftest.py plus a court whose
+full fleet view. Input: the recorded fleet of tests/unit/run_fixtures.py plus a court whose
 data tries to inject markup. No lab needed; chromium must be installed
 (``./bootstrap --dev`` does it).
 """
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -19,8 +19,11 @@ import pytest
 
 from tepat import report
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))
-from conftest import make_fleet_run, make_host  # noqa: E402
+_spec = importlib.util.spec_from_file_location(
+    "tepat_run_fixtures", Path(__file__).resolve().parent.parent / "unit" / "run_fixtures.py")
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+make_fleet_run, make_host = _fixtures.make_fleet_run, _fixtures.make_host
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EVIL = '<img src=x onerror="document.title=\'pwned\'">'

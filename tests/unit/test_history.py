@@ -101,7 +101,7 @@ def test_a_process_killed_inside_finish_leaves_a_consistent_incomplete_run(tmp_p
     child = textwrap.dedent(f"""
         import os, sqlite3, sys
         sys.path.insert(0, {str(ROOT / "tests" / "unit")!r})
-        from conftest import make_fleet_run
+        from run_fixtures import make_fleet_run
         from tepat import history
         run = make_fleet_run()
         run_id = history.begin({str(db)!r}, run.inventory)
