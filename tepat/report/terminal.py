@@ -83,10 +83,14 @@ def render(run: RunResult, lang: str = "en") -> str:
 def _rich_table(title: str, rows: list[tuple[str, Tally]], lang: str) -> Table:
     table = Table(header_style="bold")
     table.add_column(title)
-    for name, colour in zip(_columns(lang), ("green", "red", "yellow", None)):
-        table.add_column(name, justify="right", style=colour)
+    for name in _columns(lang):
+        table.add_column(name, justify="right")
     for name, t in rows:
-        table.add_row(Text(name), *_counts(t))
+        # Colour only what is there: a column of red zeros reads as an alarm.
+        cells = [Text(str(n), style=colour if n else "dim") for n, colour in (
+            (t.compliant, "green"), (t.non_compliant, "bold red"), (t.unreachable, "bold yellow"),
+            (t.total, ""))]
+        table.add_row(Text(name), *cells)
     return table
 
 
