@@ -70,6 +70,7 @@ class Fault:
     reachable: bool = True  # False: tepat cannot log in, nothing can be checked
     exclusive: bool = False  # alone on its host (an unreachable host hides everything else)
     slow_link: bool = False
+    unreachable_reason: str | None = None  # what a checker should report: auth, no_route
 
 
 # --- how each fault is applied -----------------------------------------------------------
@@ -258,10 +259,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("api-5xx", "net", "the API answers 503 to this host",
           "the host's address is listed in the API stand-in's fail file", ("NET-04",)),
     Fault("host-down", "access", "the host is down", "the container is not started",
-          (), boots=False, reachable=False, exclusive=True),
+          (), boots=False, reachable=False, exclusive=True, unreachable_reason="no_route"),
     Fault("ssh-auth-broken", "access", "SSH rejects the lab key",
           "authorized_keys of root and tepat hold someone else's key",
-          (), _ssh_auth_broken, reachable=False, exclusive=True),
+          (), _ssh_auth_broken, reachable=False, exclusive=True, unreachable_reason="auth"),
     Fault("slow-link", "link", "a slow link: 150 ms round trip, as to Papua",
           "a delaying TCP relay (75 ms each way) in front of SSH; the inventory points at it",
           (), slow_link=True),
@@ -291,6 +292,10 @@ def expected_failures(names: list[str], database: bool) -> list[str]:
 
 def reachable(names: list[str]) -> bool:
     return all(FAULTS[n].reachable for n in names)
+
+
+def unreachable_reason(names: list[str]) -> str | None:
+    return next((FAULTS[n].unreachable_reason for n in names if FAULTS[n].unreachable_reason), None)
 
 
 def boots(names: list[str]) -> bool:

@@ -87,6 +87,7 @@ def ground_truth_entry(record: dict, paths: "LabPaths") -> dict:
         "faults": list(names),
         "expected_failures": faultlib.expected_failures(names, record["database"]),
         "reachable": faultlib.reachable(names),
+        "unreachable_reason": faultlib.unreachable_reason(names),
         # Beyond §6: what else a test needs to know about the host.
         "direct_address": record["address"],
         "machine": record["machine"],

@@ -14,7 +14,9 @@ from tepat.lab.sampler import BRIDGE, BRIDGE_ADDRESSES, SUBNET_PREFIX
 VETH_PREFIX = "vb-tepat-"  # nspawn names a container's veth "vb-<machine>"
 
 # systemd in each container needs inotify instances (lab-notes.md: 8192 was enough for 100).
+# 382 hosts run ~10k processes and threads: the machine's default pid_max (32768) is too close.
 SYSCTLS = {
+    "kernel.pid_max": 4194304,
     "fs.inotify.max_user_instances": 65536,
     "fs.inotify.max_user_watches": 4194304,
 }

@@ -44,6 +44,8 @@ def test_status_json_has_the_fields_of_issue_3(tmp_path):
     assert (slow["address"], slow["ssh_port"], slow["direct_address"]) == ("10.77.0.1", 22111, "10.77.1.112")
     assert slow["expected_failures"] == ["OS-TZ-03"] and slow["reachable"] is True
     assert hosts["pn-sintang"]["reachable"] is False and hosts["pn-sintang"]["expected_failures"] == []
+    assert hosts["pn-sintang"]["unreachable_reason"] == "no_route"
+    assert slow["unreachable_reason"] is None
     no_db = hosts["pn-kediri"]
     assert no_db["expected_failures"] == ["OS-TZ-01", "OS-TZ-02"]  # no MariaDB: no DB-TZ-01
     assert no_db["not_applicable"] == ["DB-TZ-01"]
