@@ -229,7 +229,7 @@ def _local_config(host, lang, ids, folded, details) -> Finding:
     action = _en_id(
         lang,
         f"Fix with {fix} (central IT or the court's technician), then run the check again.",
-        f"Perbaiki dengan {fix} (oleh TI pusat atau teknisi pengadilan), lalu jalankan "
+        f"Lakukan perbaikan dengan {fix} (oleh TI pusat atau teknisi pengadilan), lalu jalankan "
         "pemeriksaan kembali.",
     )
     if "CLK-01" in ids and "NTP-01" not in ids:
@@ -389,7 +389,7 @@ def _queue(host: HostResult, lang: str) -> Finding:
         _en_id(lang,
                f"All checks pass: the server's time settings and its connection to {API_HOST} "
                "are as the letter asks (steps 1 and 2).",
-               f"Seluruh pemeriksaan lulus: pengaturan waktu server dan koneksinya ke {API_HOST} "
+               f"Seluruh kontrol terpenuhi: pengaturan waktu server dan koneksinya ke {API_HOST} "
                "telah sesuai dengan surat (butir 1 dan 2)."),
         _en_id(lang,
                "If appeals still don't arrive, the cause is the queue at the Supreme Court: "

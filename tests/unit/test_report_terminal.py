@@ -46,7 +46,7 @@ def test_indonesian(fleet_run):
     text = report.render(fleet_run, "terminal", "id")
     assert "12 pengadilan: 2 sesuai, 6 tidak sesuai, 4 tidak dapat dihubungi" in text
     assert "Pengadilan yang perlu ditindaklanjuti" in text
-    assert "Perbaiki dengan `tepat fix --court \"PN Makassar\"`" in text
+    assert "Lakukan perbaikan dengan `tepat fix --court \"PN Makassar\"`" in text
 
 
 def test_all_compliant_and_incomplete(fleet_run):
