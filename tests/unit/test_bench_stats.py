@@ -1,0 +1,100 @@
+"""The benchmark's arithmetic (bench/stats.py): medians, ratios, growth, target verdicts and the
+shape of results.json. Pure: made-up timings, no lab."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import stats
+
+
+def test_median_of_odd_even_and_no_samples():
+    assert stats.median([3.0, 1.0, 2.0]) == 2.0
+    assert stats.median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert stats.median([]) is None
+
+
+@pytest.mark.parametrize("num, den, expected", [(6.0, 3.0, 2.0), (None, 3.0, None), (6.0, None, None),
+                                                (6.0, 0.0, None)])
+def test_ratio(num, den, expected):
+    assert stats.ratio(num, den) == expected
+
+
+def test_make_run_has_every_issue_field_as_a_median_and_keeps_the_samples():
+    run = stats.make_run(100, 0, {"floor_s": [2.0, 1.0, 3.0], "check_s": [4.0, 5.0, 6.0],
+                                  "floor_fix_s": [1.5, 1.4, 1.6]}, {"peak_rss_mb": 210.5})
+    for field in stats.RUN_FIELDS:
+        assert field in run
+    assert (run["courts"], run["latency_ms"]) == (100, 0)
+    assert run["floor_s"] == 2.0 and run["check_s"] == 5.0
+    assert run["fix_s"] is None  # not measured is null, never zero
+    assert run["floor_fix_s"] == 1.5  # extra figures are kept too
+    assert run["samples"]["check_s"] == [4.0, 5.0, 6.0]
+    assert run["peak_rss_mb"] == 210.5
+
+
+def _runs():
+    return [
+        stats.make_run(100, 0, {"floor_s": [2.0], "floor_fix_s": [2.5], "check_s": [3.0],
+                                "noop_fix_s": [5.0], "fix_s": [20.0], "ansible_check_s": [60.0],
+                                "ansible_fix_s": [80.0]}, {"peak_rss_mb": 200.0}),
+        stats.make_run(382, 0, {"floor_s": [8.0], "check_s": [20.0], "noop_fix_s": [30.0],
+                                "fix_s": [70.0]}, {"peak_rss_mb": 620.0}),
+        stats.make_run(382, 150, {"floor_s": [12.0], "check_s": [45.0]}),
+    ]
+
+
+def test_ratios_per_run_and_growth():
+    r = stats.ratios(_runs())
+    per = {(e["courts"], e["latency_ms"]): e for e in r["per_run"]}
+    assert per[(100, 0)]["check_over_floor"] == pytest.approx(1.5)
+    # the no-op fix is set against the floor at the fix's own parallelism when there is one
+    assert per[(100, 0)]["noop_fix_over_floor"] == pytest.approx(2.0)
+    assert per[(382, 0)]["noop_fix_over_floor"] == pytest.approx(30 / 8)
+    assert per[(100, 0)]["ansible_over_tepat_check"] == pytest.approx(20.0)
+    assert per[(100, 0)]["ansible_over_tepat_fix"] == pytest.approx(4.0)
+    assert per[(382, 0)]["ansible_over_tepat_check"] is None
+    (g,) = r["growth"]
+    assert (g["from"], g["to"], g["latency_ms"]) == (100, 382, 0)
+    assert g["linear"] == pytest.approx(3.82)
+    assert g["check_s"] == pytest.approx(20 / 3)
+    assert g["ansible_check_s"] is None
+
+
+def test_targets_are_reported_met_not_met_or_not_measured():
+    verdicts = {v.target.split(" (")[0]: v for v in stats.targets(_runs())}
+    assert verdicts["check <= 2x floor"].status == "not met"  # 20 / 8 = 2.5
+    assert verdicts["no-op fix <= 3x floor"].status == "not met"  # 30 / 8 = 3.75
+    ansible_check = verdicts["Ansible/tepat check >= 5x"]
+    assert ansible_check.status == "met" and "largest N Ansible ran" in ansible_check.target
+    assert verdicts["Ansible/tepat fix >= 5x"].status == "not met"  # 4x at 100
+    assert verdicts["check_s growth 100->382 <= linear"].status == "not met"  # 6.67x > 3.82x
+    assert verdicts["fix_s growth 100->382 <= linear"].status == "met"  # 3.5x
+    assert verdicts["check with 150 ms links < 60 s"].status == "met"
+    assert verdicts["controller peak memory < 500 MB"].status == "not met"
+
+
+def test_targets_name_the_size_they_fall_back_to():
+    runs = [stats.make_run(50, 0, {"floor_s": [1.0], "check_s": [1.5]})]
+    verdicts = stats.targets(runs)
+    assert verdicts[0].status == "met"
+    assert "at 50 courts: 382 not measured" in verdicts[0].target
+    assert all(v.status == "not measured" for v in verdicts[1:] if "peak" not in v.target)
+
+
+def test_results_document_is_json_with_the_issue_shape():
+    doc = stats.results_document(list(reversed(_runs())), {"notes": []})
+    text = json.dumps(doc)
+    back = json.loads(text)
+    assert [(r["courts"], r["latency_ms"]) for r in back["runs"]] == [(100, 0), (382, 0), (382, 150)]
+    for run in back["runs"]:
+        assert set(stats.RUN_FIELDS) <= set(run)
+    assert {"per_run", "growth"} <= set(back["ratios"])
+    assert all(t["status"] in ("met", "not met", "not measured") for t in back["targets"])
+
+
+def test_tables_show_every_run():
+    table = stats.table(_runs())
+    assert len(table.splitlines()) == 4 and "382" in table and "45.00" in table
+    assert "growth 100->382 @ 0 ms" in stats.ratio_table(_runs())
