@@ -161,27 +161,37 @@ def _root_of(c: ControlResult, failing: dict[str, ControlResult]) -> str:
         current = failing[parent]
 
 
-def _fix_command(host: HostResult, extra: str = "") -> str:
-    name = host.court_name or host.court_id
-    return f'`tepat fix --court "{name}"{extra}`'
+def _fix_command(host: HostResult, inventory: str | None, extra: str = "") -> str:
+    """The command that fixes this court, run the way this check was run: on this machine
+    (no inventory), through the same inventory, or by address (laptop mode: "host ADDR")."""
+    court = f'--court "{host.court_name or host.court_id}"'
+    if inventory and inventory.startswith("host "):
+        return f"`tepat fix {court} --host {inventory.removeprefix('host ')}{extra}`"
+    if inventory and inventory != "local":
+        return f"`tepat fix -i {inventory} {court}{extra}`"
+    return f"`tepat fix {court}{extra}`"
 
 
 def _pt(host: HostResult) -> str:
     return host.pt or "PT"
 
 
-def diagnose(host: HostResult, lang: str = "en") -> Diagnosis:
-    """The findings for one host, root causes first, in the order of the letter's steps."""
+def diagnose(host: HostResult, lang: str = "en", inventory: str | None = None) -> Diagnosis:
+    """The findings for one host, root causes first, in the order of the letter's steps.
+
+    ``inventory`` is ``RunResult.inventory`` (a file, "local", or "host ADDR"): the fix
+    command is then given the way the check was run.
+    """
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGS)}")
     if host.status == "unreachable":
         findings = [_unreachable(host, lang)]
     else:
-        findings = _findings(host, lang)
+        findings = _findings(host, lang, inventory)
     return Diagnosis(host.court_id, host.court_name, host.pt, host.status, lang, findings)
 
 
-def _findings(host: HostResult, lang: str) -> list[Finding]:
+def _findings(host: HostResult, lang: str, inventory: str | None) -> list[Finding]:
     failing = {c.id: c for c in host.controls if c.status in ("fail", "error")}
     if not failing:
         return [_queue(host, lang)]
@@ -210,9 +220,9 @@ def _findings(host: HostResult, lang: str) -> list[Finding]:
 
     local = [r for r in failed if r in _LOCAL or r not in CONTROLS]
     if local:
-        findings.append(_local_config(host, lang, *group(local)))
+        findings.append(_local_config(host, lang, inventory, *group(local)))
     if "DB-TZ-01" in failed:
-        findings.append(_database(host, lang, *group(["DB-TZ-01"])))
+        findings.append(_database(host, lang, inventory, *group(["DB-TZ-01"])))
     for rid in [r for r in _NETWORK if r in failed]:
         findings.append(_network(host, lang, rid, failing, *group([rid])))
     if errors:
@@ -224,8 +234,8 @@ def _names(ids: list[str], lang: str) -> str:
     return ", ".join(control_name(i, lang) for i in ids)
 
 
-def _local_config(host, lang, ids, folded, details) -> Finding:
-    fix = _fix_command(host)
+def _local_config(host, lang, inventory, ids, folded, details) -> Finding:
+    fix = _fix_command(host, inventory)
     action = _en_id(
         lang,
         f"Fix with {fix} (central IT or the court's technician), then run the check again.",
@@ -251,8 +261,8 @@ def _local_config(host, lang, ids, folded, details) -> Finding:
     )
 
 
-def _database(host, lang, ids, folded, details) -> Finding:
-    fix = _fix_command(host, " --restart-database")
+def _database(host, lang, inventory, ids, folded, details) -> Finding:
+    fix = _fix_command(host, inventory, " --restart-database")
     return Finding(
         "database", "1",
         _en_id(

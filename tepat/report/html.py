@@ -66,7 +66,7 @@ def _zones(run: RunResult, lang: str) -> list[_Zone]:
     zones: dict[str, dict[str, list[_Court]]] = {}
     for h in run.hosts:
         zone = canonical(h.timezone)
-        d = diagnose(h, lang)
+        d = diagnose(h, lang, run.inventory)
         words = [h.court_name, h.court_id, h.address, h.pt, zone, zone_short(zone),
                  status_label(h.status, lang), h.reason or "",
                  reason_label(h.reason, lang) if h.reason else "", h.error]

@@ -35,7 +35,7 @@ def to_dict(run: RunResult, lang: str = "en") -> dict:
             "timezone": h.timezone, "address": h.address, "status": h.status,
             "reason": h.reason, "error": h.error, "duration_s": h.duration_s,
             "controls": controls,
-            "diagnosis": diagnose(h, lang).to_dict(),
+            "diagnosis": diagnose(h, lang, run.inventory).to_dict(),
         })
     return {
         "tool": "tepat", "version": __version__, "lang": lang,

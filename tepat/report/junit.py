@@ -38,7 +38,7 @@ def render(run: RunResult, lang: str = "en") -> str:
             seconds += h.duration_s
             if h.status == "unreachable":
                 case = _case(suite, h, "connect", h.duration_s)
-                d = diagnose(h, lang)
+                d = diagnose(h, lang, run.inventory)
                 ET.SubElement(case, "error", {
                     "type": f"unreachable.{h.reason or 'other'}",
                     "message": d.headline,
@@ -65,7 +65,7 @@ def render(run: RunResult, lang: str = "en") -> str:
                     ET.SubElement(case, "skipped", {"message": c.detail})
             if h.status == "non_compliant":
                 diagnoses.append(
-                    f"{h.court_name} ({h.court_id}, {h.address}):\n" + diagnose(h, lang).text()
+                    f"{h.court_name} ({h.court_id}, {h.address}):\n" + diagnose(h, lang, run.inventory).text()
                 )
         if diagnoses:
             # The schema allows one system-out per suite, after its test cases.

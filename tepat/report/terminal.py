@@ -75,7 +75,7 @@ def render(run: RunResult, lang: str = "en") -> str:
     if not failing:
         lines.append(label("none_failing", lang))
     for h in failing:
-        lines += ["", _host_line(h, lang), diagnose(h, lang).text(indent="  ")]
+        lines += ["", _host_line(h, lang), diagnose(h, lang, run.inventory).text(indent="  ")]
     lines += ["", label("queue_note", lang)]
     return "\n".join(lines) + "\n"
 
@@ -111,6 +111,6 @@ def print_rich(run: RunResult, lang: str = "en", console: Console | None = None)
     for h in failing:
         console.print()
         console.print(Text(_host_line(h, lang), style=f"bold {_COLOURS[h.status]}"))
-        console.print(Text(diagnose(h, lang).text(indent="  ")))
+        console.print(Text(diagnose(h, lang, run.inventory).text(indent="  ")))
     console.print()
     console.print(Text(label("queue_note", lang), style="dim"))

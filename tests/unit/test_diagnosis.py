@@ -174,3 +174,14 @@ def test_reason_labels():
 
     assert reason_label("host_key", "id") == "kunci host berubah"
     assert reason_label(None, "en") == "other error"
+
+
+@pytest.mark.parametrize("inventory, command", [
+    (None, 'tepat fix --court "PN Sleman"'),
+    ("local", 'tepat fix --court "PN Sleman"'),
+    ("inventories/production.py", 'tepat fix -i inventories/production.py --court "PN Sleman"'),
+    ("host tepat@10.20.30.40:2222", 'tepat fix --court "PN Sleman" --host tepat@10.20.30.40:2222'),
+])
+def test_fix_command_follows_how_the_check_was_run(fleet_host, inventory, command):
+    f = diagnose(fleet_host("pn-sleman"), "en", inventory).findings[0]
+    assert f"`{command}`" in f.action

@@ -52,7 +52,7 @@ def test_failing_courts_show_diagnosis_and_controls(fleet_run):
     text = report.render(fleet_run, "html", "id")
     assert '<html lang="id">' in text
     assert "Server tidak dapat menemukan alamat apis.mahkamahagung.go.id" in text
-    assert "<code>tepat fix --court &#34;PN Sleman&#34;</code>" in text
+    assert "<code>tepat fix -i inventories/production.py --court &#34;PN Sleman&#34;</code>" in text
     assert "php_admin_value[date.timezone] = UTC" in text
 
 

@@ -35,7 +35,7 @@ def test_failing_courts_with_their_diagnosis_and_no_compliant_ones(fleet_run):
     text = report.render(fleet_run, "terminal", "en")
     failing = text.split("Courts that need action", 1)[1]
     assert "PN Sleman (pn-sleman, PT Yogyakarta, Asia/Jakarta" in failing
-    assert '`tepat fix --court "PN Sleman"`' in failing
+    assert '`tepat fix -i inventories/production.py --court "PN Sleman"`' in failing
     assert "PN Medan (pn-medan" in failing and "Do not connect" in failing
     assert "PN Jakarta Pusat (" not in failing
     assert "pn-pontianak" not in failing
@@ -46,7 +46,7 @@ def test_indonesian(fleet_run):
     text = report.render(fleet_run, "terminal", "id")
     assert "12 pengadilan: 2 sesuai, 6 tidak sesuai, 4 tidak dapat dihubungi" in text
     assert "Pengadilan yang perlu ditindaklanjuti" in text
-    assert "Lakukan perbaikan dengan `tepat fix --court \"PN Makassar\"`" in text
+    assert "Lakukan perbaikan dengan `tepat fix -i inventories/production.py --court \"PN Makassar\"`" in text
 
 
 def test_all_compliant_and_incomplete(fleet_run):
