@@ -65,8 +65,17 @@ def _table(title: str, rows: list[tuple[str, Tally]], lang: str) -> list[str]:
     return [fmt(head), *(fmt(r) for r in body)]
 
 
+def _one_court(run: RunResult) -> bool:
+    """A technician's run of one court: its own result is the whole story, no tables."""
+    return len(run.hosts) == 1
+
+
 def render(run: RunResult, lang: str = "en") -> str:
     lines = _header(run, lang)
+    if _one_court(run):
+        h = run.hosts[0]
+        lines += ["", _host_line(h, lang), diagnose(h, lang, run.inventory).text(indent="  ")]
+        return "\n".join(lines) + "\n"
     lines += ["", *_table(label("by_pt", lang), by_pt(run), lang)]
     lines += ["", *_table(label("by_zone", lang),
                           [(_zone_name(z), t) for z, t in by_zone(run)], lang)]
@@ -101,6 +110,12 @@ def print_rich(run: RunResult, lang: str = "en", console: Console | None = None)
     console.print(Text(header[0], style="bold"))
     for line in header[1:]:
         console.print(Text(line, style="bold red" if line == label("incomplete", lang) else ""))
+    if _one_court(run):
+        h = run.hosts[0]
+        console.print()
+        console.print(Text(_host_line(h, lang), style=f"bold {_COLOURS[h.status]}"))
+        console.print(Text(diagnose(h, lang, run.inventory).text(indent="  ")))
+        return
     console.print(_rich_table(label("by_pt", lang), by_pt(run), lang))
     console.print(_rich_table(label("by_zone", lang),
                               [(_zone_name(z), t) for z, t in by_zone(run)], lang))

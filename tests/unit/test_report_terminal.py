@@ -72,3 +72,15 @@ def test_rich_rendering_keeps_untrusted_text_literal(fleet_run, host_factory):
     assert "[bold red]x[/] [link=http://e]" in shown  # not interpreted as rich markup
     assert "┃ By high court (PT)" in shown
     assert "PN Manado (pn-manado" in shown
+
+
+def test_one_court_shows_its_own_diagnosis_without_tables(fleet_run, fleet_host):
+    fleet_run.inventory = "local"
+    fleet_run.hosts = [fleet_host("pn-pontianak")]
+    text = report.render(fleet_run, "terminal", "id")
+    assert "Per pengadilan tinggi" not in text
+    assert "PN Pontianak (pn-pontianak, PT Pontianak, Asia/Pontianak, 10.77.12.234): sesuai" in text
+    assert "Satgas SIPP PT Pontianak" in text  # the all-clear names the court's own PT
+    console = Console(file=io.StringIO(), width=200, record=True)
+    terminal.print_rich(fleet_run, "id", console)
+    assert "Satgas SIPP PT Pontianak" in console.export_text()
