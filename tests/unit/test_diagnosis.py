@@ -185,3 +185,17 @@ def test_reason_labels():
 def test_fix_command_follows_how_the_check_was_run(fleet_host, inventory, command):
     f = diagnose(fleet_host("pn-sleman"), "en", inventory).findings[0]
     assert f"`{command}`" in f.action
+
+
+def test_docs_diagnosis_page_matches_the_code():
+    from pathlib import Path
+
+    from tepat.diagnosis_doc import markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "diagnosis.md"
+    assert page.read_text(encoding="utf-8") == markdown(), (
+        "docs/diagnosis.md is stale: run .venv/bin/python -m tepat.diagnosis_doc > docs/diagnosis.md")
+    text = markdown()
+    for kind in ("local_config", "database", "network", "supreme_court", "check_error", "queue"):
+        assert f"(`{kind}`)" in text
+    assert text.count("| `") == 7  # every unreachable reason
