@@ -190,11 +190,23 @@ def _host_data(target: Target, opts: argparse.Namespace, secrets: dict[str, str]
 def _bastion_config(targets: list[Target]) -> str | None:
     """An ssh_config with ProxyJump for targets behind a bastion (pyinfra honours it)."""
     lines = []
+    bastions: dict[str, list[str]] = {}
     for t in targets:
         if t.bastion and t.address:
             lines += [f"Host {t.address}", f"    ProxyJump {t.bastion}", ""]
+            # pyinfra connects to the hop with only what ssh_config says about it: without
+            # this block it would check the bastion's key against ~/.ssh/known_hosts and ask
+            # on the terminal (its default policy) instead of refusing an unknown key.
+            host = t.bastion.rpartition("@")[2].rsplit(":", 1)[0].strip("[]")
+            block = [f"Host {host}", "    StrictHostKeyChecking yes"]
+            if t.known_hosts:
+                block.append(f"    UserKnownHostsFile {t.known_hosts}")
+            if t.ssh_key:
+                block.append(f"    IdentityFile {t.ssh_key}")
+            bastions.setdefault(host, block + [""])
     if not lines:
         return None
+    lines = [line for block in bastions.values() for line in block] + lines
     handle = tempfile.NamedTemporaryFile("w", prefix="tepat-ssh-", suffix=".conf", delete=False)
     handle.write("\n".join(lines))
     handle.close()
