@@ -70,3 +70,13 @@ def test_untrusted_court_data_is_escaped(fleet_run, host_factory):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     article = page.all("article")[0]
     assert article["data-search"].startswith('pn "><svg onload=alert(3)>')  # attribute value, intact
+
+
+def test_incomplete_run_is_flagged_and_language_follows(fleet_run):
+    fleet_run.complete = False
+    en = report.render(fleet_run, "html", "en")
+    assert 'id="incomplete"' in en and "INCOMPLETE RUN" in en
+    id_ = report.render(fleet_run, "html", "id")
+    assert "PEMERIKSAAN TIDAK LENGKAP" in id_ and "Menampilkan 12 dari 12 pengadilan" in id_
+    fleet_run.complete = True
+    assert 'id="incomplete"' not in report.render(fleet_run, "html", "en")
