@@ -302,7 +302,7 @@ class Lab:
         procs.stop(record.get("leader"), timeout=0, sig=signal.SIGKILL)
         procs.stop(record.get("nspawn"), timeout=5)
         hostdir = self.paths.host(court_id)
-        _kill_strays(hostdir, record.get("machine"))
+        _kill_strays(hostdir, record.get("machine"), scan_proc=False)
         _unmount_under(hostdir)
         if record.get("machine"):
             cgroups.remove(record["machine"])
@@ -465,7 +465,7 @@ class Lab:
             for name, record in list(self.state.get("services", {}).items()):
                 procs.stop(record, timeout=5)
                 self.state["services"].pop(name)
-            _kill_strays(self.paths.hosts, None)
+            _kill_strays(self.paths.hosts, None, scan_proc=True)
             _unmount_under(self.paths.hosts)
             cgroups.remove()
             shutil.rmtree(self.paths.hosts, ignore_errors=True)
@@ -571,18 +571,28 @@ def _is_namespace_init(pid: int) -> bool:
     return False
 
 
-def _kill_strays(under: Path, machine: str | None) -> None:
+def _kill_strays(under: Path, machine: str | None, scan_proc: bool) -> None:
     """SIGKILL what a crash may have left of *our* containers under ``under``.
 
     Only processes in the lab's cgroups (one container's if ``machine``), container inits
     whose root directory is one of our overlays, and a systemd-nspawn started on one of them
-    qualify. Nothing is matched by name.
+    qualify (the last two only with ``scan_proc``: a walk of /proc). Nothing is matched by name.
     """
     for pid in cgroups.pids(machine):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    if scan_proc:
+        _kill_by_root(under)
+    # Killed processes leave their cgroup asynchronously; the cgroup can only go once empty.
+    deadline = time.monotonic() + 10
+    while cgroups.pids(machine) and time.monotonic() < deadline:
+        procs.reap()
+        time.sleep(0.05)
+
+
+def _kill_by_root(under: Path) -> None:
     prefix = str(under.resolve())
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
