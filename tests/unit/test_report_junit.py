@@ -65,3 +65,21 @@ def test_markup_in_details_is_escaped(host_factory, fleet_run):
     root = ET.fromstring(report.render(fleet_run, "junit"))
     failure = next(root.iter("failure"))
     assert failure.get("message") == '<x a="1">&amp; ]]>'
+
+
+def test_element_order_follows_the_junit_schema(fleet_run):
+    """Jenkins' junit-10.xsd: a suite holds test cases, then at most one system-out; a test
+    case at most one failure, error or skipped; every count attribute is an integer."""
+    root = ET.fromstring(report.render(fleet_run, "junit"))
+    for suite in root.iter("testsuite"):
+        tags = [child.tag for child in suite]
+        assert set(tags) <= {"testcase", "system-out"}
+        assert tags.count("system-out") <= 1
+        assert "system-out" not in tags or tags[-1] == "system-out"
+        for key in ("tests", "failures", "errors", "skipped"):
+            int(suite.get(key))
+        float(suite.get("time"))
+        for case in suite.iter("testcase"):
+            outcome = [c.tag for c in case]
+            assert len(outcome) <= 1 and set(outcome) <= {"failure", "error", "skipped"}
+            assert case.get("classname") and case.get("name")
