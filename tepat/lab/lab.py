@@ -120,6 +120,7 @@ class Lab:
                  inventory: Path | None = None) -> None:
         self.paths = LabPaths(Path(state_dir or state_dir_from_env()).resolve())
         self.inventory = inventory or LAB_INVENTORY
+        self.cgroup = cgroups.group_for(self.paths.root, DEFAULT_STATE_DIR)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.state: dict = self._load()
 
@@ -254,7 +255,7 @@ class Lab:
             f"--network-bridge={BRIDGE}", "--timezone=off", "--resolv-conf=off",
             "--link-journal=no", "--console=read-only",
         ]
-        cmd = cgroups.wrap(cmd, cgroups.create(record["machine"]))
+        cmd = cgroups.wrap(cmd, cgroups.create(self.cgroup, record["machine"]))
         record["nspawn"] = procs.spawn(cmd, self.paths.host(record["court_id"]) / "console.log")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -302,10 +303,10 @@ class Lab:
         procs.stop(record.get("leader"), timeout=0, sig=signal.SIGKILL)
         procs.stop(record.get("nspawn"), timeout=5)
         hostdir = self.paths.host(court_id)
-        _kill_strays(hostdir, record.get("machine"), scan_proc=False)
+        _kill_strays(hostdir, self.cgroup, record.get("machine"), scan_proc=False)
         _unmount_under(hostdir)
         if record.get("machine"):
-            cgroups.remove(record["machine"])
+            cgroups.remove(self.cgroup, record["machine"])
         shutil.rmtree(hostdir, ignore_errors=True)
 
     def _healthy(self, record: dict) -> bool:
@@ -465,9 +466,9 @@ class Lab:
             for name, record in list(self.state.get("services", {}).items()):
                 procs.stop(record, timeout=5)
                 self.state["services"].pop(name)
-            _kill_strays(self.paths.hosts, None, scan_proc=True)
+            _kill_strays(self.paths.hosts, self.cgroup, None, scan_proc=True)
             _unmount_under(self.paths.hosts)
-            cgroups.remove()
+            cgroups.remove(self.cgroup)
             shutil.rmtree(self.paths.hosts, ignore_errors=True)
             network.remove_bridge()
             for path in (self.paths.hosts_yaml, self.paths.known_hosts, self.paths.api_fail, self.inventory):
@@ -571,14 +572,14 @@ def _is_namespace_init(pid: int) -> bool:
     return False
 
 
-def _kill_strays(under: Path, machine: str | None, scan_proc: bool) -> None:
+def _kill_strays(under: Path, group: str, machine: str | None, scan_proc: bool) -> None:
     """SIGKILL what a crash may have left of *our* containers under ``under``.
 
     Only processes in the lab's cgroups (one container's if ``machine``), container inits
     whose root directory is one of our overlays, and a systemd-nspawn started on one of them
     qualify (the last two only with ``scan_proc``: a walk of /proc). Nothing is matched by name.
     """
-    for pid in cgroups.pids(machine):
+    for pid in cgroups.pids(group, machine):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -587,7 +588,7 @@ def _kill_strays(under: Path, machine: str | None, scan_proc: bool) -> None:
         _kill_by_root(under)
     # Killed processes leave their cgroup asynchronously; the cgroup can only go once empty.
     deadline = time.monotonic() + 10
-    while cgroups.pids(machine) and time.monotonic() < deadline:
+    while cgroups.pids(group, machine) and time.monotonic() < deadline:
         procs.reap()
         time.sleep(0.05)
 
