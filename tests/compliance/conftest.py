@@ -28,7 +28,6 @@ from tepat.zones import INDONESIA_ZONES
 from verdict import CannotCheck, HostUnreachable, Verdict, control_id
 
 TARGETS = pytest.StashKey[list[Target]]()
-FLEET = pytest.StashKey[dict[str, fleet.Outcome]]()
 OUTCOMES = pytest.StashKey[dict[tuple[str, str], tuple[str, str, str | None]]]()
 PROGRESS = pytest.StashKey[FleetProgress]()
 REMAINING = pytest.StashKey[dict[str, int]]()
@@ -95,32 +94,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[OUTCOMES] = {}
 
 
-@pytest.fixture(scope="session")
-def fleet_facts(request: pytest.FixtureRequest) -> dict[str, fleet.Outcome]:
-    """Every host's facts, collected once, in parallel, with a live progress bar."""
-    config = request.config
-    targets = [t for t in _targets(config) if t.name in config.stash.get(REMAINING, {})]
-    enabled = None if not config.option.no_progress else False
-    bar = FleetProgress(len(targets), enabled)
+COLLECTION = pytest.StashKey[fleet.Collection]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start visiting the hosts, in the order their tests will run, as soon as the tests are
+    known: a host is judged as soon as it has answered, while others are still answering."""
+    config = session.config
+    if config.option.collectonly or not config.stash.get(REMAINING, {}):
+        return
+    remaining = config.stash[REMAINING]
+    targets = [t for t in _targets(config) if t.name in remaining]
+    bar = FleetProgress(len(targets), False if config.option.no_progress else None)
     config.stash[PROGRESS] = bar
     bar.__enter__()
     replay = fleet.load_replay(config.option.replay) if config.option.replay else None
-    results = fleet.collect_all(
+    config.stash[COLLECTION] = fleet.Collection(
         targets, config.option.workers,
         on_done=lambda t, o: bar.host_collected(isinstance(o, fleet.Unreachable)),
         replay=replay,
-    )
-    if config.option.record:
-        fleet.record(targets, results, config.option.record)
-    bar.start_checking()
-    request.addfinalizer(bar.stop)
-    return results
+    ).start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    collection = config.stash.get(COLLECTION, None)
+    if collection is None:
+        return
+    collection.close()
+    if config.option.record and all(f.done() and not f.cancelled() for f in collection.futures.values()):
+        fleet.record(collection.targets, collection.results(), config.option.record)
+    config.stash[PROGRESS].stop()
 
 
 @pytest.fixture
-def facts(target: Target, fleet_facts: dict[str, fleet.Outcome], request: pytest.FixtureRequest):
-    """The facts of this test's host; an unreachable host errors every control."""
-    outcome = fleet_facts[target.name]
+def facts(target: Target, request: pytest.FixtureRequest):
+    """The facts of this test's host (waiting for its answer); an unreachable host errors
+    every control."""
+    outcome = request.config.stash[COLLECTION].result(target.name)
     if isinstance(outcome, fleet.Unreachable):
         request.node.user_properties.append(("tepat_unreachable", outcome.reason))
         raise HostUnreachable(f"{target.name} unreachable ({outcome.reason}): {outcome.message}")

@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,10 @@ import hostfacts
 from tepat import ssh
 from tepat.inventory import API_HOST, Target
 
-SCRIPT = (Path(__file__).parent / "collect.sh").read_text(encoding="utf-8")
+SCRIPT_PATH = Path(__file__).parent / "collect.sh"
+# Sent without its comment lines: fewer bytes on slow links (the file keeps them).
+SCRIPT = "\n".join(line for line in SCRIPT_PATH.read_text(encoding="utf-8").splitlines()
+                   if line.strip() and not line.lstrip().startswith("#"))
 # Enough to keep 2 cores busy with ssh clients while hosts answer; beyond ~64 the controller
 # spends more on process starts than it gains on waiting.
 DEFAULT_WORKERS = 48
@@ -67,7 +70,9 @@ def collect_one(target: Target, config: ssh.SshConfig | None) -> Outcome:
         out = host.run(command(target))
     except RuntimeError as exc:  # the ssh backend: exit status 255, ssh itself failed
         result = exc.args[0] if exc.args else None
-        stderr = getattr(result, "stderr", "") or str(exc)
+        stderr = getattr(result, "stderr", None) if result is not None else str(exc)
+        if not (stderr or "").strip():
+            return Unreachable("other", "ssh exited 255 without a message (connection closed)")
         return Unreachable(ssh.classify(stderr), ssh.summary(stderr))
     after = time.time()
     facts = hostfacts.parse(out.stdout, before, after)
@@ -82,16 +87,35 @@ def load_replay(path: str) -> dict[str, dict[str, Any]]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def collect_all(targets: list[Target], workers: int = DEFAULT_WORKERS,
-                on_done: Callable[[Target, Outcome], None] | None = None,
-                replay: dict[str, dict[str, Any]] | None = None) -> dict[str, Outcome]:
-    """Collect every target (``replay``: from recorded output instead of the hosts)."""
-    results: dict[str, Outcome] = {}
-    config = None if replay is not None else ssh.SshConfig(ssh_hosts(targets))
+class Collection:
+    """Every target's collection, running in the background from ``start()`` on.
 
-    def one(target: Target) -> Outcome:
-        if replay is not None:
-            rec = replay.get(target.name)
+    The suite judges a host as soon as its answer is in (``result(name)`` waits for that one
+    host), so evaluating early hosts overlaps with waiting for slow ones. Hosts are submitted
+    in the order the tests run them. ``replay``: recorded output instead of the hosts.
+    """
+
+    def __init__(self, targets: list[Target], workers: int = DEFAULT_WORKERS,
+                 on_done: Callable[[Target, Outcome], None] | None = None,
+                 replay: dict[str, dict[str, Any]] | None = None) -> None:
+        self.targets = targets
+        self.workers = max(1, min(workers, len(targets) or 1))
+        self.on_done = on_done
+        self.replay = replay
+        self.config: ssh.SshConfig | None = None
+        self.futures: dict[str, Future[Outcome]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> "Collection":
+        if self.replay is None and any(not t.local for t in self.targets):
+            self.config = ssh.SshConfig(ssh_hosts(self.targets))
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tepat-collect")
+        self.futures = {t.name: self._pool.submit(self._one, t) for t in self.targets}
+        return self
+
+    def _one(self, target: Target) -> Outcome:
+        if self.replay is not None:
+            rec = self.replay.get(target.name)
             if rec is None:
                 outcome: Outcome = Unreachable("other", "no recorded output for this host")
             elif "unreachable" in rec:
@@ -100,22 +124,37 @@ def collect_all(targets: list[Target], workers: int = DEFAULT_WORKERS,
                 outcome = hostfacts.parse(rec["output"], rec["before"], rec["after"])
         else:
             try:
-                outcome = collect_one(target, config)
+                outcome = collect_one(target, self.config)
             except Exception as exc:  # one host's surprise must not stop the fleet
                 outcome = Unreachable("other", f"{type(exc).__name__}: {exc}"[:300])
-        results[target.name] = outcome
-        if on_done:
-            on_done(target, outcome)
+        if self.on_done:
+            self.on_done(target, outcome)
         return outcome
 
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-            list(pool.map(one, targets))
-    finally:
-        if config is not None:
+    def result(self, name: str) -> Outcome:
+        return self.futures[name].result()
+
+    def results(self) -> dict[str, Outcome]:
+        return {name: f.result() for name, f in self.futures.items()}
+
+    def close(self) -> None:
+        """Stop (hosts not yet started are dropped when interrupted) and clean up."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.config is not None:
             # Masters time out on their own (ControlPersist); the sockets' directory goes now.
-            config.cleanup()
-    return results
+            self.config.cleanup()
+
+
+def collect_all(targets: list[Target], workers: int = DEFAULT_WORKERS,
+                on_done: Callable[[Target, Outcome], None] | None = None,
+                replay: dict[str, dict[str, Any]] | None = None) -> dict[str, Outcome]:
+    """Collect every target and wait for all of them."""
+    collection = Collection(targets, workers, on_done, replay).start()
+    try:
+        return collection.results()
+    finally:
+        collection.close()
 
 
 def record(targets: list[Target], results: dict[str, Outcome], path: str) -> None:

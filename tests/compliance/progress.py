@@ -1,7 +1,6 @@
 """The live progress line of a fleet run, on stderr: courts done, failing, unreachable."""
 from __future__ import annotations
 
-import sys
 import threading
 
 from rich.console import Console
@@ -9,20 +8,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class FleetProgress:
-    """Two phases on one bar: collecting (one round trip per host), then judging controls."""
+    """Courts checked (the bar), how many have answered, how many fail or are unreachable.
+
+    Collection (one round trip per host, in threads) and judging (the tests, in the main
+    thread) overlap, so both counts move together.
+    """
 
     def __init__(self, total: int, enabled: bool | None = None) -> None:
         console = Console(stderr=True)
         self.enabled = console.is_terminal if enabled is None else enabled
         self.total = total
-        self.collected = self.unreachable = self.checked = self.failing = 0
+        self.answered = self.unreachable = self.checked = self.failing = 0
         self._lock = threading.Lock()
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("courts checked"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
             console=console, transient=False, disable=not self.enabled,
         )
-        self._task = self._progress.add_task("collecting", total=total, counts="")
+        self._task = self._progress.add_task("check", total=total, counts=self._counts())
 
     def __enter__(self) -> "FleetProgress":
         self._progress.start()
@@ -35,25 +38,17 @@ class FleetProgress:
         self._progress.stop()
 
     def _counts(self) -> str:
-        return (f"[red]{self.failing} failing[/]  [yellow]{self.unreachable} unreachable[/]")
+        return (f"answered {self.answered}/{self.total}  [red]{self.failing} failing[/]  "
+                f"[yellow]{self.unreachable} unreachable[/]")
 
     def host_collected(self, unreachable: bool) -> None:
         with self._lock:
-            self.collected += 1
+            self.answered += 1
             self.unreachable += unreachable
-            self._progress.update(self._task, advance=1, counts=self._counts())
-
-    def start_checking(self) -> None:
-        self._progress.update(self._task, description="checking", completed=0, counts=self._counts())
+            self._progress.update(self._task, counts=self._counts())
 
     def host_checked(self, failing: bool) -> None:
         with self._lock:
             self.checked += 1
             self.failing += failing
-            self._progress.update(self._task, advance=1, counts=self._counts())
-            if self.checked >= self.total:
-                self._progress.update(self._task, description="done")
-
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
+            self._progress.update(self._task, completed=self.checked, counts=self._counts())
