@@ -22,6 +22,8 @@ show() { # print a small file with builtins only (no cat process)
 have() { command -v "$1" >/dev/null 2>&1; }
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
+# A wedged daemon (systemd, chronyd, the database) must not hang the fleet run.
+if have timeout; then _to="timeout 15"; else _to=; fi
 
 echo "@@ meta"
 echo "host_time=$(date +%s.%N)"
@@ -89,7 +91,7 @@ echo "clk_tck=$(getconf CLK_TCK 2>/dev/null)"
 
 echo "@@ units"
 if [ -d /run/systemd/system ] && have systemctl; then
-    systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState \
+    $_to systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState \
         chrony.service chronyd.service ntp.service ntpd.service ntpsec.service \
         openntpd.service systemd-timesyncd.service 2>&1
 else
@@ -104,11 +106,11 @@ for _b in /usr/sbin/ntpd /usr/sbin/openntpd /lib/systemd/systemd-timesyncd /usr/
     [ -x "$_b" ] && echo "other=$_b"
 done
 echo "@@ chrony_tracking"
-have chronyc && chronyc -c tracking 2>&1
+have chronyc && $_to chronyc -c tracking 2>&1
 echo "@@ chrony_sources"
 # -N prints each source's name as configured (chrony >= 4.0); older chronyc gets addresses.
 if have chronyc; then
-    if chronyc -c -N sources 2>/dev/null; then echo "names=yes"; else chronyc -c -n sources 2>&1; fi
+    if $_to chronyc -c -N sources 2>/dev/null; then echo "names=yes"; else $_to chronyc -c -n sources 2>&1; fi
 fi
 echo "@@ chrony_conf"
 grep -H -n -E '^[[:space:]]*(server|pool|peer|refclock|sourcedir|include|confdir)[[:space:]]' \
@@ -155,7 +157,7 @@ for _b in /usr/bin/php[0-9]* /usr/bin/php /opt/remi/*/root/usr/bin/php /opt/rh/*
     case $_b in /usr/bin/php) [ -n "$_seen_php" ] && continue ;; *-*|*config*|*ize*) continue ;; esac
     _seen_php=yes
     echo "binary=$_b"
-    "$_b" -r 'echo "version=", PHP_VERSION, "\nini=", var_export(ini_get("date.timezone"), true), "\neffective=", @date_default_timezone_get(), "\nloaded=", php_ini_loaded_file(), "\n";' 2>&1
+    $_to "$_b" -r 'echo "version=", PHP_VERSION, "\nini=", var_export(ini_get("date.timezone"), true), "\neffective=", @date_default_timezone_get(), "\nloaded=", php_ini_loaded_file(), "\n";' 2>&1
 done
 echo "@@ php_grep"
 # Every date.timezone line in every PHP / php-fpm / Apache config, with pool and vhost
@@ -197,7 +199,6 @@ stat -c "$_mfmt" /etc/localtime /etc/timezone /etc/php/*/*/php.ini /etc/php/*/*/
 
 # ---------------------------------------------------------------- network (NET-01..04, CLK-01)
 echo "@@ dns"
-if have timeout; then _to="timeout 8"; else _to=; fi
 _addrs=$($_to getent ahosts "$TEPAT_API" 2>&1); _rc=$?
 printf '%s\n' "$_addrs"
 echo "rc=$_rc"
@@ -218,7 +219,7 @@ echo "@@ php_tls"
 # SIPP talks to the API through PHP: PHP's curl extension if loaded, else its openssl streams,
 # each with PHP's own CA settings (curl.cainfo / openssl.cafile) and peer verification on.
 if [ "$_rc" = 0 ] && have php; then
-    TEPAT_API=$TEPAT_API php -r '
+    TEPAT_API=$TEPAT_API $_to php -r '
 $h = getenv("TEPAT_API");
 if (function_exists("curl_init")) {
   $c = curl_init("https://" . $h . "/");
@@ -242,7 +243,7 @@ if [ "$_db" = yes ]; then
     for _c in mariadb mysql; do have $_c && break; done
     # Root through the unix socket (Debian's default); NOW() - UTC_TIMESTAMP() is the zone the
     # database really applies, whatever its configuration says.
-    $SUDO $_c --connect-timeout=5 -N -B -e \
+    $SUDO $_to $_c --connect-timeout=5 -N -B -e \
         "SELECT NOW(), UTC_TIMESTAMP(), @@global.time_zone, @@system_time_zone, VERSION()" 2>&1
     echo "rc=$?"
 else
