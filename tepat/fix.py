@@ -183,6 +183,8 @@ def _host_data(target: Target, opts: argparse.Namespace, secrets: dict[str, str]
         data["_sudo_password"] = secrets["sudo_password"]
     if opts.restart_database:
         data["tepat_restart_database"] = True
+    if getattr(opts, "ntp_server", None):
+        data["ntp_servers"] = list(opts.ntp_server)
     data.pop("bastion", None)
     return data
 
@@ -211,6 +213,23 @@ def _bastion_config(targets: list[Target]) -> str | None:
     handle.write("\n".join(lines))
     handle.close()
     return handle.name
+
+
+def _failed_ops(state, host) -> list[str]:
+    """``<operation> failed: <last stderr line>`` for each operation that failed on host."""
+    from operations import record
+
+    # API-mode operation names are shared by all hosts' n-th operation: prefer our own record.
+    ours = {id(c.meta): c.name for c in record.PLANNED.get(host.name, [])}
+    found = []
+    for op_hash, op_data in state.ops.get(host, {}).items():
+        meta = op_data.operation_meta
+        if not meta.is_complete() or meta.did_succeed():
+            continue
+        names = ours.get(id(meta)) or "/".join(sorted(state.get_op_meta(op_hash).names))
+        lines = [x for x in meta.stderr_lines if x.strip()]
+        found.append(f"{names} failed" + (f": {lines[-1].strip()}" if lines else ""))
+    return found
 
 
 def _release_locks(state, connect_errors: dict[str, str]) -> None:
@@ -278,18 +297,6 @@ def run_wave(wave: Wave, opts: argparse.Namespace, secrets: dict[str, str]) -> l
         @staticmethod
         def host_connect_error(state, host, error):  # noqa: ARG004
             connect_errors[host.name] = str(error.args[0] if getattr(error, "args", None) else error)
-
-        @staticmethod
-        def operation_host_error(state, host, op_hash, retry_count=0, max_retries=0):  # noqa: ARG004
-            names = state.get_op_meta(op_hash).names
-            meta = state.get_op_data_for_host(host, op_hash).operation_meta
-            detail = ""
-            try:
-                detail = meta.stderr.strip().splitlines()[-1] if meta.stderr.strip() else ""
-            except RuntimeError:
-                pass
-            op_errors.setdefault(host.name, []).append(
-                f"{'/'.join(sorted(names))} failed" + (f": {detail}" if detail else ""))
 
     errors = _Errors(list(by_name))
     pyinfra_logger = logging.getLogger("pyinfra")
@@ -384,7 +391,8 @@ def run_wave(wave: Wave, opts: argparse.Namespace, secrets: dict[str, str]) -> l
                 pass
         if failed:
             fix.status = "failed"
-            msgs = op_errors.get(host.name) or errors.by_host.get(host.name) or ["failed"]
+            msgs = (op_errors.get(host.name) or _failed_ops(state, host)
+                    or errors.by_host.get(host.name) or ["failed"])
             fix.error = "; ".join(dict.fromkeys(msgs))
         elif fix.changes:
             fix.status = "changed"
@@ -457,6 +465,12 @@ def run(opts: argparse.Namespace) -> int:
         raise InputError("--host needs --court: the court's zone is what the fix applies")
     if opts.format == "json" and opts.diff:
         pass  # diffs go into each change entry
+    if opts.ntp_server:
+        from tepat.validate import has_shell_meta, is_address
+        opts.ntp_server = [x.strip() for v in opts.ntp_server for x in v.split(",") if x.strip()]
+        bad = [x for x in opts.ntp_server if has_shell_meta(x) or not is_address(x)]
+        if bad:
+            raise InputError(f"--ntp-server {bad[0]!r} is not a host name or address")
     targets = load_targets(opts.inventory, opts.limit, opts.court, opts.host)
     missing_zone = [t.name for t in targets if not t.timezone]
     if missing_zone:
@@ -539,6 +553,9 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
                         "(default 0: any failure stops it)")
     parser.add_argument("--restart-database", action="store_true",
                         help="restart MariaDB/MySQL after a zone change (default: report only)")
+    parser.add_argument("--ntp-server", action="append", metavar="ADDR",
+                        help="approved time server(s) instead of the inventory's (repeat or "
+                        "comma-separate); default for --host: the national servers")
     parser.add_argument("--parallel", type=int, default=0, metavar="N",
                         help="hosts at a time (default: pyinfra's, 20 per CPU)")
     parser.add_argument("--connect-timeout", type=int, default=10, metavar="S")

@@ -27,7 +27,7 @@ def target(court_id: str, address: str | None = "10.77.1.2", user: str | None = 
 
 def opts(**kw) -> argparse.Namespace:
     base = dict(ssh_key=None, known_hosts=None, host=None, restart_database=False, dry=False,
-                diff=False)
+                diff=False, ntp_server=None)
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -126,5 +126,6 @@ def test_cli_rejects_bad_input_before_contacting_anything(capsys) -> None:
     assert main(["fix", "--fail-percent", "150", "-y"]) == 2
     assert main(["fix", "--host", "10.1.2.3", "-y"]) == 2  # no court: no zone to apply
     assert main(["fix", "--court", "no such court anywhere", "-y"]) == 2
+    assert main(["fix", "--court", "PN Sleman", "--ntp-server", "ntp.example;reboot", "-y"]) == 2
     err = capsys.readouterr().err
-    assert "--fail-percent" in err and "--court" in err
+    assert "--fail-percent" in err and "--court" in err and "--ntp-server" in err
