@@ -75,6 +75,7 @@ class ResultsPlugin:
         self.controls: dict[str, dict[str, ControlResult]] = {t.name: {} for t in targets}
         self.unreachable: dict[str, tuple[str, str]] = {}
         self.zones: dict[str, str] = {}
+        self.durations: dict[str, float] = {}  # seconds the host took to answer
         self.problems: list[str] = []
 
     def pytest_runtest_logreport(self, report: Any) -> None:
@@ -88,6 +89,8 @@ class ResultsPlugin:
             self.unreachable[host] = (props["tepat_unreachable"], detail.split(": ", 1)[-1])
         if props.get("tepat_zone"):
             self.zones[host] = props["tepat_zone"]
+        if props.get("tepat_duration"):
+            self.durations[host] = round(float(props["tepat_duration"]), 3)
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -108,6 +111,7 @@ class ResultsPlugin:
             address=t.address or ("localhost" if t.local else ""),
             status="compliant",
             controls=found,
+            duration_s=self.durations.get(t.name, 0.0),
         )
         if t.name in self.unreachable:
             h.status, (h.reason, h.error) = "unreachable", self.unreachable[t.name]

@@ -18,7 +18,7 @@ from pathlib import Path
 from tepat.results import UnreachableReason
 
 CONNECT_TIMEOUT_S = 10  # a healthy link to Papua (150 ms RTT) logs in within ~1 s
-CONTROL_PERSIST_S = 15  # long enough for the controls that follow the collector, then gone
+CONTROL_PERSIST_S = 5  # any further command of a control comes right after; then the master goes
 
 
 def host_alias(name: str) -> str:

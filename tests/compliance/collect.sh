@@ -139,7 +139,12 @@ rhel_runtime() { # $1 name, $2 config dir (php.ini + php.d), $3 install root
     [ -f "$2/php.ini" ] || return 0
     [ -x "$3/usr/bin/php" ] && echo "runtime $1/cli $2/php.ini $2/php.d yes"
     [ -x "$3/usr/sbin/php-fpm" ] && echo "runtime $1/fpm $2/php.ini $2/php.d yes"
-    for _m in "$3"/usr/lib64/httpd/modules/libphp*.so "$3"/usr/lib/httpd/modules/libphp*.so; do
+    # mod_php of this build: the system's (libphp*.so), remi's (libphpXY.so next to it), or an
+    # SCL's under the httpd24 collection (librh-phpXY-php7.so).
+    case $1 in system) _mods="/usr/lib64/httpd/modules/libphp*.so /usr/lib/httpd/modules/libphp*.so" ;;
+        *) _mods="/usr/lib64/httpd/modules/lib$1.so /opt/rh/httpd24/root/usr/lib64/httpd/modules/lib$1-php*.so $3/usr/lib64/httpd/modules/libphp*.so" ;;
+    esac
+    for _m in $_mods; do
         [ -e "$_m" ] && { echo "runtime $1/apache2 $2/php.ini $2/php.d yes"; break; }
     done
 }
@@ -165,7 +170,9 @@ echo "@@ php_grep"
 _apache_conf=
 for _f in /etc/apache2/apache2.conf /etc/apache2/conf-enabled/*.conf /etc/apache2/sites-enabled/* \
           /etc/apache2/mods-enabled/*.conf /etc/httpd/conf/httpd.conf /etc/httpd/conf.d/*.conf \
-          /etc/httpd/conf.modules.d/*.conf /opt/lampp/etc/httpd.conf /opt/lampp/etc/extra/*.conf \
+          /etc/httpd/conf.modules.d/*.conf /opt/rh/httpd24/root/etc/httpd/conf/httpd.conf \
+          /opt/rh/httpd24/root/etc/httpd/conf.d/*.conf /opt/rh/httpd24/root/etc/httpd/conf.modules.d/*.conf \
+          /opt/lampp/etc/httpd.conf /opt/lampp/etc/extra/*.conf \
           /var/www/.htaccess /var/www/*/.htaccess /var/www/html/*/.htaccess; do
     [ -f "$_f" ] && _apache_conf="$_apache_conf $_f"
 done
@@ -178,7 +185,8 @@ grep -H -n -i -E 'date\.timezone|^[[:space:]]*\[|<VirtualHost|</VirtualHost' \
     /opt/lampp/etc/php.ini $_apache_conf 2>/dev/null
 echo "@@ apache_php"
 # Apache loads mod_php only when a php module is enabled.
-for _f in /etc/apache2/mods-enabled/php*.load /etc/httpd/conf.modules.d/*php*.conf; do
+for _f in /etc/apache2/mods-enabled/php*.load /etc/httpd/conf.modules.d/*php*.conf \
+          /opt/rh/httpd24/root/etc/httpd/conf.modules.d/*php*.conf; do
     [ -e "$_f" ] && echo "$_f"
 done
 [ -f /opt/lampp/etc/httpd.conf ] && grep -H -n -i -E '^[[:space:]]*LoadModule[[:space:]]+php' /opt/lampp/etc/httpd.conf /opt/lampp/etc/extra/*.conf 2>/dev/null

@@ -131,7 +131,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def facts(target: Target, request: pytest.FixtureRequest):
     """The facts of this test's host (waiting for its answer); an unreachable host errors
     every control."""
-    outcome = request.config.stash[COLLECTION].result(target.name)
+    collection = request.config.stash[COLLECTION]
+    outcome = collection.result(target.name)
+    request.node.user_properties.append(("tepat_duration", collection.durations.get(target.name, 0.0)))
     if isinstance(outcome, fleet.Unreachable):
         request.node.user_properties.append(("tepat_unreachable", outcome.reason))
         raise HostUnreachable(f"{target.name} unreachable ({outcome.reason}): {outcome.message}")

@@ -104,6 +104,7 @@ class Collection:
         self.replay = replay
         self.config: ssh.SshConfig | None = None
         self.futures: dict[str, Future[Outcome]] = {}
+        self.durations: dict[str, float] = {}  # seconds from first byte sent to answer
         self._pool: ThreadPoolExecutor | None = None
 
     def start(self) -> "Collection":
@@ -114,6 +115,7 @@ class Collection:
         return self
 
     def _one(self, target: Target) -> Outcome:
+        started = time.monotonic()
         if self.replay is not None:
             rec = self.replay.get(target.name)
             if rec is None:
@@ -127,6 +129,7 @@ class Collection:
                 outcome = collect_one(target, self.config)
             except Exception as exc:  # one host's surprise must not stop the fleet
                 outcome = Unreachable("other", f"{type(exc).__name__}: {exc}"[:300])
+        self.durations[target.name] = time.monotonic() - started
         if self.on_done:
             self.on_done(target, outcome)
         return outcome

@@ -494,7 +494,7 @@ class PhpFacts:
 def _apache_files(grep: list[GrepLine], mtimes: dict[str, float]) -> list[str]:
     paths = {g.path for g in grep} | set(mtimes)
     return sorted(p for p in paths if p.startswith(("/etc/apache2/", "/etc/httpd/", "/opt/lampp/etc/httpd",
-                                                     "/opt/lampp/etc/extra/"))
+                                                     "/opt/lampp/etc/extra/", "/opt/rh/httpd24/root/etc/httpd/"))
                   or p.endswith("/.htaccess"))
 
 

@@ -297,3 +297,14 @@ def test_recorded_debian_output_has_every_section():
     names = set(hostfacts.sections(some["output"]))
     assert {"meta", "localtime", "ps", "procstat", "units", "chrony_tracking", "php_runtimes",
             "php_grep", "mtimes", "dns", "curl", "php_tls", "db", "end"} <= names
+
+
+def test_scl_pools_commented_and_quoted():
+    php = hostfacts.parse_php(hostfacts.sections((DATA / "rhel7_scl_php_only.out").read_text()))
+    assert {z.name: (z.zone, z.source) for z in php.zones} == {
+        "rh-php73/cli": ("Asia/Jayapura", "/etc/opt/rh/rh-php73/php.ini:925"),
+        "rh-php73/fpm pool sipp": ("UTC", "/etc/opt/rh/rh-php73/php-fpm.d/sipp.conf:12"),
+        # a commented-out override is no override: the pool inherits php.ini
+        "rh-php73/fpm pool www": ("Asia/Jayapura", "/etc/opt/rh/rh-php73/php.ini:925"),
+    }
+    assert not php.apache_php_enabled
