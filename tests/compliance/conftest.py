@@ -25,7 +25,7 @@ from tepat.controls import CONTROLS
 from tepat.errors import InputError
 from tepat.inventory import Target, load_targets
 from tepat.zones import INDONESIA_ZONES
-from verdict import CannotCheck, HostUnreachable, Verdict, control_id
+from verdict import CannotCheck, Verdict, control_id
 
 TARGETS = pytest.StashKey[list[Target]]()
 OUTCOMES = pytest.StashKey[dict[tuple[str, str], tuple[str, str, str | None]]]()
@@ -46,6 +46,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--replay", metavar="JSON", help="judge recorded collector output instead of hosts")
     g.addoption("--record", metavar="JSON", help="also write what the hosts said, for --replay")
     g.addoption("--no-progress", action="store_true", help="no live progress bar on stderr")
+
+
+class PlainFailureReports:
+    """Reports for a control's own verdicts (pytest.fail without traceback, CannotCheck)
+    built from the message alone. pytest otherwise filters and formats a traceback for every
+    failure: ~1 ms each, ~25 ms for a fixture's, which adds up to minutes over 382 hosts x 14
+    controls when many hosts are down."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        exc = call.excinfo
+        if exc is None or control_id(item) is None:
+            return None
+        if exc.errisinstance(pytest.fail.Exception) and not exc.value.pytrace:
+            message = str(exc.value.msg)
+        elif exc.errisinstance(CannotCheck):
+            message = f"CannotCheck: {exc.value}"
+        else:
+            return None  # anything else keeps pytest's full report
+        return pytest.TestReport(
+            item.nodeid, item.location, {k: 1 for k in item.keywords}, "failed", message,
+            call.when, [(f"Captured {key} {call.when}", content)
+                        for when, key, content in item._report_sections if when == call.when],
+            call.duration, call.start, call.stop, user_properties=item.user_properties,
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(PlainFailureReports(), "tepat_plain_failure_reports")
 
 
 def _targets(config: pytest.Config) -> list[Target]:
@@ -136,7 +165,9 @@ def facts(target: Target, request: pytest.FixtureRequest):
     request.node.user_properties.append(("tepat_duration", collection.durations.get(target.name, 0.0)))
     if isinstance(outcome, fleet.Unreachable):
         request.node.user_properties.append(("tepat_unreachable", outcome.reason))
-        raise HostUnreachable(f"{target.name} unreachable ({outcome.reason}): {outcome.message}")
+        # pytest.fail without a traceback: formatting one per control of every unreachable
+        # host costs tens of milliseconds each, minutes on a fleet with many hosts down.
+        pytest.fail(f"{target.name} unreachable ({outcome.reason}): {outcome.message}", pytrace=False)
     return outcome
 
 
@@ -202,6 +233,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             status, detail = "skip", _detail(report, call)
         elif report.when == "setup" or (call.excinfo and call.excinfo.errisinstance(CannotCheck)):
             status, detail = "error", _detail(report, call)
+        elif call.excinfo and not call.excinfo.errisinstance((pytest.fail.Exception, AssertionError)):
+            # A bug in a control is not a finding about the host.
+            status = "error"
+            detail = f"the check itself failed: {call.excinfo.typename}: {_detail(report, call)}"
         else:
             status, detail = "fail", _detail(report, call)
         root = props.get("tepat_root_cause")

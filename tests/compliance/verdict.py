@@ -4,10 +4,6 @@ from __future__ import annotations
 import pytest
 
 
-class HostUnreachable(Exception):
-    """The host could not be reached: every control errors (setup phase)."""
-
-
 class CannotCheck(Exception):
     """The control could not be evaluated on this host (reported ``error``, not ``fail``)."""
 
