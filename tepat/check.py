@@ -32,6 +32,7 @@ examples:
   tepat check -i inventories/production.py              the whole fleet
   tepat check -i inventories/production.py --limit pt_maluku --format html -o report.html
   tepat check --host tepat@10.20.30.40:22 --court "PN Ambon" --ssh-key ~/.ssh/id_ed25519
+  tepat check --host budi@10.20.30.40 --court "PN Ambon" --ask-pass --known-hosts kh
 
 exit status: 0 all compliant, 1 any host non-compliant or unreachable, 2 bad input.
 """
@@ -49,8 +50,14 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--court", metavar="NAME", help="a court by name or id")
     p.add_argument("--host", metavar="[USER@]ADDR[:PORT]", help="one server by address (not in any inventory)")
     p.add_argument("--ssh-key", metavar="PATH", help="private key for --host")
+    p.add_argument("--ask-pass", action="store_true",
+                   help="prompt for the SSH password (typed once, kept in memory, handed to ssh "
+                   "by an askpass helper: never on a command line)")
     p.add_argument("--known-hosts", metavar="PATH",
                    help="known_hosts holding the host's key (default: your own ~/.ssh/known_hosts)")
+    p.add_argument("--ntp-server", action="append", metavar="ADDR",
+                   help="approved time server(s) for --host, as for tepat fix (repeat or "
+                   "comma-separate); default: the national servers")
     p.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)")
     p.add_argument("--lang", choices=("id", "en"),
@@ -141,11 +148,21 @@ def _targets(args: argparse.Namespace) -> list[Target]:
         raise InputError(f"--replay {args.replay}: no such file")
     if args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
+    servers = [x.strip() for v in (args.ntp_server or []) for x in v.split(",") if x.strip()]
+    if servers:
+        from tepat.validate import has_shell_meta, is_address
+        if not args.host:
+            raise InputError("--ntp-server is for --host; an inventory names them in its hosts file")
+        bad = [x for x in servers if has_shell_meta(x) or not is_address(x)]
+        if bad:
+            raise InputError(f"--ntp-server {bad[0]!r} is not a host name or address")
     targets = load_targets(args.inventory, args.limit, args.court, args.host)
     for t in targets:
         if args.host:
             t.ssh_key = os.path.expanduser(args.ssh_key) if args.ssh_key else t.ssh_key
             t.known_hosts = os.path.expanduser(args.known_hosts) if args.known_hosts else t.known_hosts
+            if servers:
+                t.data["ntp_servers"] = servers
     if not targets:
         raise InputError(f"inventory {args.inventory} has no hosts")
     return targets
@@ -215,8 +232,24 @@ def _report(run_result: RunResult, fmt: str, out: str | None, lang: str) -> None
         sys.stdout.write(text)
 
 
+def _password(args: argparse.Namespace) -> None:
+    """--ask-pass: the password (prompted, or TEPAT_SSH_PASSWORD as for tepat fix) goes into
+    this process's environment only, where tepat.ssh's askpass helper reads it."""
+    from tepat.ssh import PASSWORD_ENV
+
+    if not args.ask_pass:
+        os.environ.pop(PASSWORD_ENV, None)
+        return
+    if not args.host and not args.inventory:
+        raise InputError("--ask-pass is for servers reached by SSH (--host or -i); "
+                         "this machine is checked without SSH")
+    import getpass
+    os.environ[PASSWORD_ENV] = os.environ.get(PASSWORD_ENV) or getpass.getpass("SSH password: ")
+
+
 def run(args: argparse.Namespace) -> int:
     targets = _targets(args)
+    _password(args)
     lang = args.lang or ("en" if args.inventory else "id")
     inventory = args.inventory or (f"host {args.host}" if args.host else "local")
     history = _history_module(args)

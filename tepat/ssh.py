@@ -102,16 +102,45 @@ def render_config(hosts: list[SshHost], control_dir: str) -> str:
     return "\n".join(out)
 
 
+# `tepat check --ask-pass` puts the typed password here, in its own environment (as
+# `sshpass -e` does): ssh gets it from the askpass helper below, never from a command line.
+PASSWORD_ENV = "TEPAT_SSH_PASSWORD"
+_ASKPASS = '#!/bin/sh\nprintf "%s\\n" "$TEPAT_SSH_PASSWORD"\n'
+
+
+def password_options() -> list[str]:
+    """ssh_config lines for a run with a password: one attempt, then fail as ``auth``."""
+    return ["  BatchMode no", "  PasswordAuthentication yes", "  KbdInteractiveAuthentication yes",
+            "  NumberOfPasswordPrompts 1", "  PreferredAuthentications publickey,password,keyboard-interactive"]
+
+
 class SshConfig:
-    """A private directory with the run's ssh_config and its control sockets."""
+    """A private directory with the run's ssh_config and its control sockets (and, when the
+    run has a password, the askpass helper that hands it to ssh)."""
 
     def __init__(self, hosts: list[SshHost]) -> None:
         self.dir = tempfile.mkdtemp(prefix="tepat-ssh-")
         os.chmod(self.dir, 0o700)
         self.path = str(Path(self.dir) / "ssh_config")
-        Path(self.path).write_text(render_config(hosts, self.dir), encoding="utf-8")
+        text = render_config(hosts, self.dir)
+        self._env: dict[str, str | None] = {}
+        if os.environ.get(PASSWORD_ENV):
+            helper = Path(self.dir) / "askpass"
+            helper.write_text(_ASKPASS, encoding="utf-8")
+            helper.chmod(0o700)
+            # First in the `Host *` block: these win over its defaults (ssh keeps the first value).
+            text = text.replace("Host *\n", "Host *\n" + "\n".join(password_options()) + "\n", 1)
+            for key, value in (("SSH_ASKPASS", str(helper)), ("SSH_ASKPASS_REQUIRE", "force")):
+                self._env[key] = os.environ.get(key)
+                os.environ[key] = value  # testinfra's ssh processes inherit it
+        Path(self.path).write_text(text, encoding="utf-8")
 
     def cleanup(self) -> None:
+        for key, value in self._env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         for entry in Path(self.dir).iterdir():
             try:
                 entry.unlink()
