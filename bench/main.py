@@ -88,6 +88,8 @@ class Bench:
             self.deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
         self.check_workers = tepat_check_workers()
         self.counter = 0
+        self.inventory = args.lab_inventory or (
+            str(Path(args.lab_dir) / "lab.py") if args.lab_dir else LAB_INVENTORY)
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -103,30 +105,29 @@ class Bench:
         self.counter += 1
         return str(self.logdir / f"{self.counter:03d}-{name}.log")
 
-    def sh(self, argv: list[str], name: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-        """Run a lab command (not measured), its output to a log; raise if it fails."""
+    def lab(self, name: str):
+        """The lab (tepat.lab.lab.Lab: what `tepat lab` runs), its messages to a log file.
+
+        Through the API rather than `tepat lab` so that a private lab (``--lab-dir``, in its
+        own network namespace) can write its inventory elsewhere than inventories/lab.py."""
+        from tepat.lab.lab import Lab
         path = self.logfile(name)
-        with open(path, "w") as out:
-            out.write("$ " + " ".join(argv) + "\n")
-            out.flush()
-            started = time.monotonic()
-            result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    timeout=timeout)
-            out.write(f"# exit {result.returncode} in {time.monotonic() - started:.1f} s\n")
-        if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed (exit {result.returncode}); see {path}")
-        return result
+
+        def write(msg: str) -> None:
+            with open(path, "a") as out:
+                out.write(f"{datetime.now(timezone.utc):%H:%M:%S} {msg}\n")
+
+        return Lab(self.args.lab_dir, log=write, inventory=Path(self.inventory))
 
     def lab_status(self) -> dict[str, Any]:
-        out = subprocess.run(TEPAT + ["lab", "status", "--json"], capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)
+        from tepat.lab.lab import Lab
+        return Lab(self.args.lab_dir, log=lambda m: None, inventory=Path(self.inventory)).status()
 
     def lab_up(self, courts: int, faults: str) -> dict[str, Any]:
         self.guard(f"lab up {courts} {faults}")
         log(f"lab up --courts {courts} --faults {faults} --seed {self.args.seed}")
         started = time.monotonic()
-        self.sh(TEPAT + ["lab", "up", "--courts", str(courts), "--faults", faults,
-                         "--seed", str(self.args.seed)], f"lab-up-{courts}-{faults}")
+        self.lab(f"lab-up-{courts}-{faults}").up(courts, self.args.seed, faults)
         log(f"  lab up took {time.monotonic() - started:.0f} s")
         status = self.lab_status()
         if len(status["hosts"]) != courts:
@@ -138,7 +139,7 @@ class Bench:
         hosts = [h["court_id"] for h in status["hosts"] if set(h["faults"]) - UNFIXABLE]
         self.guard("lab reset")
         started = time.monotonic()
-        self.sh(TEPAT + ["lab", "reset", *hosts], "lab-reset")
+        self.lab("lab-reset").reset(hosts)
         log(f"  re-created {len(hosts)} drifted host(s) in {time.monotonic() - started:.0f} s")
 
     def wait_idle(self) -> None:
@@ -171,7 +172,7 @@ class Bench:
         return m, parsed
 
     def check(self, inventory: str, name: str, expect: int) -> measure.Measurement:
-        out = self.work / "check.json"
+        out = Path(self.logdir / f"{self.counter + 1:03d}-{name}.report.json")
         m, _ = self.timed(TEPAT + ["check", "-i", inventory, "--no-progress", "--format", "json",
                                    "-o", str(out), "--history", str(self.work / "history.sqlite")],
                           name, ok_codes=(expect,))
@@ -213,6 +214,7 @@ class Bench:
                "ANSIBLE_FORKS": str(self.args.ansible_forks)}
         m, _ = self.timed([str(ANSIBLE_PLAYBOOK), "-i", str(inv), str(BENCH / "ansible" / playbook)],
                           name, env=env, ok_codes=(0, 2, 4))
+        log(f"    ansible recap: {recap_counts(Path(self.logdir / f'{self.counter:03d}-{name}.log').read_text())}")
         return m
 
     def floor(self, inventory: str, workers: int, name: str) -> float:
@@ -279,7 +281,7 @@ class Bench:
     def clean_phase(self, courts: int, status: dict[str, Any], run0: dict, read_only: bool) -> None:
         a, r = self.args, self.args.repeat
         s0, rss = run0["samples"], run0["rss"]
-        inv = LAB_INVENTORY
+        inv = self.inventory
         fix_par = tepat_fix_parallel(courts)
         if a.warmup:
             log("warm-up (not counted)")
@@ -339,7 +341,7 @@ class Bench:
         a, r = self.args, self.args.repeat
         s0, rss = run0["samples"], run0["rss"]
         status = self.lab_up(courts, "mix")
-        inv = LAB_INVENTORY
+        inv = self.inventory
         s0["floor_faulty_s"] = self.repeat(r, "floor-faulty", lambda nm: self.floor(inv, self.check_workers, nm))
         ms = self.repeat(r, "check-faulty", lambda nm: self.check(inv, nm, 1))
         s0["check_faulty_s"] = [m.seconds for m in ms]
@@ -355,6 +357,8 @@ class Bench:
             s0["fix_s"].append(m.seconds)
             rss.append(m.tree_rss_mb)
             time.sleep(a.cooldown)
+            if i == 0:  # what the fix left (not timed), to compare with Ansible's fix below
+                self.check(inv, "check-after-fix", expect=1)
             m = self.fix(inv, f"noop-fix-after-fix-{i + 1}", expect_changes=False)
             s0["noop_fix_after_fix_s"].append(m.seconds)
             time.sleep(a.cooldown)
@@ -481,7 +485,7 @@ class Bench:
             self.write()
             if not a.use_running_lab and not a.keep_lab:
                 try:
-                    self.sh(TEPAT + ["lab", "down"], "lab-down")
+                    self.lab("lab-down").down()
                     log("lab down")
                 except Exception as exc:  # noqa: BLE001 - report, results are written already
                     self.note(f"tepat lab down failed: {exc}")
@@ -489,6 +493,24 @@ class Bench:
         self.chart()
         self.report()
         return 0
+
+
+def recap_counts(text: str) -> dict[str, int]:
+    """Hosts per outcome from an ansible-playbook PLAY RECAP: ok, changed, failed, unreachable."""
+    counts = {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0}
+    for line in text.split("PLAY RECAP")[-1].splitlines():
+        if " : ok=" not in line:
+            continue
+        fields = dict(f.split("=") for f in line.split(" : ", 1)[1].split())
+        if int(fields.get("unreachable", 0)):
+            counts["unreachable"] += 1
+        elif int(fields.get("failed", 0)):
+            counts["failed"] += 1
+        elif int(fields.get("changed", 0)):
+            counts["changed"] += 1
+        else:
+            counts["ok"] += 1
+    return counts
 
 
 def _listening(port: int) -> bool:
@@ -536,6 +558,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--wait-idle", action="store_true", help="wait until no other pytest runs first")
     p.add_argument("--deadline", metavar="HH:MM", help="UTC time after which nothing new is started")
     p.add_argument("--log-dir", help="logs (default bench/logs/<time>)")
+    p.add_argument("--lab-dir", help="lab state directory (default: the shared lab's, "
+                   "$TEPAT_LAB_DIR or /var/lib/tepat/lab); run a private one in its own network "
+                   "namespace: ip netns exec NS bench/run --lab-dir DIR")
+    p.add_argument("--lab-inventory", help="where the lab writes its inventory (default "
+                   "inventories/lab.py, or DIR/lab.py with --lab-dir)")
     args = p.parse_args(argv)
     args.fix_repeat = args.fix_repeat or args.repeat
     args.ansible_repeat = args.ansible_repeat or args.repeat

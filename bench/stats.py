@@ -205,3 +205,40 @@ def ratio_table(runs: list[dict[str, Any]]) -> str:
         figs = ", ".join(f"{n[:-2]} {_fmt(g[n])}x" for n in TIME_FIELDS if g.get(n) is not None)
         lines.append(f"growth {g['from']}->{g['to']} @ {g['latency_ms']} ms (linear {g['linear']:.2f}x): {figs}")
     return "\n".join(lines)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """results.json as Markdown tables (docs/benchmark.md): figures, ratios, targets."""
+    runs = doc["runs"]
+    out = ["| courts | RTT ms | floor | check | check (faults) | fix (drifted) | no-op fix "
+           "| Ansible check | Ansible fix | peak MB |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        out.append(f"| {r['courts']} | {r['latency_ms']} | "
+                   + " | ".join(_fmt(r.get(f)) for f in TIME_FIELDS)
+                   + f" | {_fmt(r.get('peak_rss_mb'))} |")
+    out += ["", "| courts | RTT ms | check/floor | check (faults)/floor | no-op fix/floor "
+            "| Ansible/tepat check | Ansible/tepat fix |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    for e in doc["ratios"]["per_run"]:
+        out.append(f"| {e['courts']} | {e['latency_ms']} | " + " | ".join(
+            _fmt(e[k]) for k in ("check_over_floor", "check_faulty_over_floor", "noop_fix_over_floor",
+                                 "ansible_over_tepat_check", "ansible_over_tepat_fix")) + " |")
+    growth = doc["ratios"]["growth"]
+    if growth:
+        out += ["", "| growth | RTT ms | linear | " + " | ".join(f[:-2] for f in TIME_FIELDS) + " |",
+                "|---|---:|---:|" + "---:|" * len(TIME_FIELDS)]
+        for g in growth:
+            out.append(f"| {g['from']} -> {g['to']} | {g['latency_ms']} | {g['linear']:.2f} | "
+                       + " | ".join(_fmt(g.get(f)) for f in TIME_FIELDS) + " |")
+    out += ["", "| target | measured | |", "|---|---:|---|"]
+    for t in doc["targets"]:
+        out.append(f"| {t['target']} | {t['measured']} | {t['status']} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        print(markdown(json.load(handle)), end="")

@@ -1,5 +1,6 @@
-"""The benchmark's arithmetic (bench/stats.py): medians, ratios, growth, target verdicts and the
-shape of results.json. Pure: made-up timings, no lab."""
+"""The benchmark's arithmetic (bench/stats.py): medians, ratios, growth, target verdicts, the
+shape of results.json, the Markdown tables, and the count of an Ansible PLAY RECAP. Pure:
+made-up timings and a recorded recap, no lab."""
 from __future__ import annotations
 
 import json
@@ -98,3 +99,28 @@ def test_tables_show_every_run():
     table = stats.table(_runs())
     assert len(table.splitlines()) == 4 and "382" in table and "45.00" in table
     assert "growth 100->382 @ 0 ms" in stats.ratio_table(_runs())
+
+
+def test_markdown_has_a_row_per_run_and_a_line_per_target():
+    doc = stats.results_document(_runs(), {})
+    md = stats.markdown(doc)
+    rows = [l for l in md.splitlines() if l.startswith("| 382 | 150 |")]
+    assert len(rows) == 2  # one in the figures table, one in the ratios table
+    assert "45.00" in rows[0] and "3.75" in rows[1]
+    assert md.count("| not met |") == 6 and md.count("| met |") == 3
+
+
+RECAP = """\
+PLAY RECAP *********************************************************************
+pn-biak                    : ok=17   changed=7    unreachable=0    failed=0    skipped=4    rescued=0    ignored=0
+pn-kasongan                : ok=16   changed=0    unreachable=0    failed=1    skipped=3    rescued=0    ignored=0
+pn-kepahiang               : ok=14   changed=0    unreachable=0    failed=0    skipped=5    rescued=0    ignored=0
+pn-tobelo                  : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
+"""
+
+
+def test_ansible_recap_is_counted_per_host_outcome():
+    """A PLAY RECAP as ansible-core 2.19 prints it (recorded from a bench run, shortened)."""
+    from bench.main import recap_counts
+
+    assert recap_counts("TASK [x]\nok: [a]\n" + RECAP) == {"ok": 1, "changed": 1, "failed": 1, "unreachable": 1}
