@@ -39,7 +39,7 @@ INVENTORY = "inventories/lab.py"
 UNFIXABLE = {c for c, ctl in CONTROLS.items() if not ctl.fixable}
 
 
-MUTATED: list[str] = []  # set by the tests that change hosts: teardown re-creates them
+MUTATED: set[str] = set()  # court ids the tests changed: teardown re-creates them
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,6 @@ def fix_lab(lab):
                 pytest.fail("the lab stayed locked by another tepat lab command for 15 min")
             time.sleep(0.5)
     lab.refresh()
-    touched = [h["court_id"] for h in lab.reachable()]
     deadline = time.monotonic() + 180  # hosts being re-created by another test come back
     waiting = list(lab.reachable())
     while waiting and time.monotonic() < deadline:
@@ -78,7 +77,7 @@ def fix_lab(lab):
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
     if MUTATED:
-        lab.reset(touched)
+        lab.reset(sorted(MUTATED))
 
 
 def ssh(host: dict, command: str, timeout: int = 60) -> subprocess.CompletedProcess:
@@ -163,9 +162,14 @@ def test_dry_run_changes_nothing_and_plans_every_fixable_fault(fix_lab) -> None:
 
 def test_fix_brings_every_reachable_host_to_compliance(fix_lab) -> None:
     lab = fix_lab
-    MUTATED.append("fix")
-    report, elapsed, stderr = tepat_fix("-y", "--restart-database")
-    print(f"\ntepat fix on {len(lab['hosts'])} hosts (fault mix): {elapsed:.1f} s")
+    MUTATED.update(h["court_id"] for h in reachable(lab))
+    report, elapsed, stderr = tepat_fix("-y", "--restart-database", "--waves", "canary,pt,rest",
+                                        "--fail-percent", "0")
+    print(f"\ntepat fix on {len(lab['hosts'])} hosts (fault mix, 3 waves): {elapsed:.1f} s")
+    assert [w["status"] for w in report["waves"]] == ["done"] * len(report["waves"])
+    assert [w["name"] for w in report["waves"]][0] == "canary" and len(report["waves"][0]["hosts"]) == 1
+    assert sorted(c for w in report["waves"] for c in w["hosts"]) == sorted(
+        h["court_id"] for h in lab["hosts"])
     result = by_court(report)
     for h in lab["hosts"]:
         got = result[h["court_id"]]
@@ -247,10 +251,25 @@ def test_second_fix_changes_nothing(fix_lab) -> None:
         assert got["status"] == "unchanged" and got["changes"] == [], got
 
 
+def test_plain_pyinfra_runs_deploy_py(fix_lab) -> None:
+    """``pyinfra inventories/lab.py deploy.py`` works without tepat (with -y: no TTY here)."""
+    lab = fix_lab
+    host = next(h for h in lab.clean() if h["reachable"])
+    MUTATED.add(host["court_id"])
+    wrong = "Asia/Jayapura" if host["timezone"] != "Asia/Jayapura" else "Asia/Jakarta"
+    assert ssh(host, f"echo {wrong} > /etc/timezone").returncode == 0
+    out = subprocess.run([str(Path(sys.executable).with_name("pyinfra")), INVENTORY, "deploy.py",
+                          "-y", "--limit", host["court_id"]],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "OS-TZ-02 /etc/timezone" in out.stdout + out.stderr
+    assert ssh(host, "cat /etc/timezone").stdout.strip() == host["timezone"]
+
+
 def test_a_held_lock_fails_only_that_host(fix_lab) -> None:
     lab = fix_lab
-    MUTATED.append("lock")
     first, second = reachable(lab)[:2]
+    MUTATED.update((first["court_id"], second["court_id"]))
     wrong = "Asia/Jayapura" if first["timezone"] != "Asia/Jayapura" else "Asia/Jakarta"
     assert ssh(first, f"mkdir /run/lock/tepat.lock && echo OTHER-RUN > /run/lock/tepat.lock/owner "
                       f"&& echo {wrong} > /etc/timezone").returncode == 0
@@ -268,11 +287,42 @@ def test_a_held_lock_fails_only_that_host(fix_lab) -> None:
     assert ssh(first, "cat /etc/timezone").stdout.strip() == first["timezone"]
 
 
+def test_a_failing_canary_stops_the_rollout(fix_lab) -> None:
+    lab = fix_lab
+    canary = lab["hosts"][0]  # the inventory's first court: the canary
+    if not canary["reachable"]:
+        pytest.skip("the lab's first court is unreachable by design in this mix")
+    others = [h for h in reachable(lab) if h is not canary][:3]
+    MUTATED.update([canary["court_id"]] + [h["court_id"] for h in others])
+    marks = {}
+    for h in others:  # a fixable fault on each, to see that nothing touches them
+        wrong = "Asia/Jayapura" if h["timezone"] != "Asia/Jayapura" else "Asia/Jakarta"
+        assert ssh(h, f"echo {wrong} > /etc/timezone").returncode == 0
+        marks[h["court_id"]] = wrong
+    # The canary needs a change too (a compliant host takes no lock), and finds the lock held.
+    wrong = "Asia/Jayapura" if canary["timezone"] != "Asia/Jayapura" else "Asia/Jakarta"
+    assert ssh(canary, f"echo {wrong} > /etc/timezone && mkdir -p /run/lock/tepat.lock && "
+                       "echo OTHER-RUN > /run/lock/tepat.lock/owner").returncode == 0
+    try:
+        report, _, stderr = tepat_fix("-y", "--waves", "canary,rest", "--fail-percent", "0")
+    finally:
+        ssh(canary, "rm -rf /run/lock/tepat.lock")
+    assert [(w["name"], w["status"]) for w in report["waves"]] == [("canary", "stopped"),
+                                                                  ("rest", "not_run")]
+    assert report["waves"][0]["hosts"] == [canary["court_id"]]
+    result = by_court(report)
+    assert result[canary["court_id"]]["status"] == "failed"
+    for h in others:
+        assert result[h["court_id"]]["status"] == "not_run"
+        assert ssh(h, "cat /etc/timezone").stdout.strip() == marks[h["court_id"]]
+    assert "later waves not touched" in stderr
+
+
 def test_laptop_fix_by_address_with_password_and_sudo(fix_lab) -> None:
     lab = fix_lab
-    MUTATED.append("laptop")
     accounts = lab["lab"]["accounts"]
     host = next(h for h in lab.clean() if h["reachable"])
+    MUTATED.add(host["court_id"])
     assert ssh(host, "echo Asia/Makassar > /etc/timezone" if host["timezone"] != "Asia/Makassar"
                else "echo Asia/Jakarta > /etc/timezone").returncode == 0
     from tepat.courts import read_courts
