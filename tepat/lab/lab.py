@@ -1,5 +1,8 @@
 """The lab's life cycle: up (and reconcile), down, status (ground truth), fault, reset.
 
+A second, private lab can run beside the shared one in its own network namespace:
+``unshare --net`` with ``TEPAT_LAB_DIR`` and ``TEPAT_LAB_INVENTORY`` set elsewhere.
+
 State lives in one directory (default ``/var/lib/tepat/lab``, ``TEPAT_LAB_DIR`` overrides):
 ``state.json`` records every process the lab started (pid and start time), each host's
 court, address, faults and overlay; beside it the lab's SSH key pair, the pinned
@@ -119,7 +122,7 @@ class Lab:
     def __init__(self, state_dir: Path | None = None, log: Log | None = None,
                  inventory: Path | None = None) -> None:
         self.paths = LabPaths(Path(state_dir or state_dir_from_env()).resolve())
-        self.inventory = inventory or LAB_INVENTORY
+        self.inventory = inventory or Path(os.environ.get("TEPAT_LAB_INVENTORY") or LAB_INVENTORY)
         self.cgroup = cgroups.group_for(self.paths.root, DEFAULT_STATE_DIR)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.state: dict = self._load()
@@ -295,19 +298,31 @@ class Lab:
                 env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
             )
 
-    def _destroy(self, court_id: str) -> None:
-        """Stop a host's processes, unmount and delete its overlay (safe if half there)."""
-        record = self.state["hosts"].pop(court_id, None) or {}
-        procs.stop(record.get("relay"), timeout=2)
-        # Ending the container's PID 1 ends every process in it; nspawn then exits.
-        procs.stop(record.get("leader"), timeout=0, sig=signal.SIGKILL)
-        procs.stop(record.get("nspawn"), timeout=5)
-        hostdir = self.paths.host(court_id)
-        _kill_strays(hostdir, self.cgroup, record.get("machine"), scan_proc=False)
-        _unmount_under(hostdir)
-        if record.get("machine"):
-            cgroups.remove(self.cgroup, record["machine"])
-        shutil.rmtree(hostdir, ignore_errors=True)
+    def _destroy_many(self, court_ids: list[str]) -> None:
+        """Stop hosts' processes, unmount and delete their overlays (safe if half there).
+
+        All hosts at once: every signal first, then one wait, so 382 hosts take seconds.
+        """
+        records = [self.state["hosts"].pop(c, None) or {"court_id": c} for c in court_ids]
+        for record in records:
+            # Ending the container's PID 1 ends every process in it; nspawn then exits.
+            for key in ("relay", "leader", "nspawn"):
+                if procs.alive(record.get(key)):
+                    os.kill(record[key]["pid"], signal.SIGKILL)
+            for pid in cgroups.pids(self.cgroup, record["machine"]) if record.get("machine") else ():
+                _kill(pid)
+        for record in records:
+            for key in ("relay", "leader", "nspawn"):
+                procs.stop(record.get(key), timeout=0, sig=signal.SIGKILL)  # waits until gone
+            if record.get("machine"):
+                _kill_strays(self.paths.host(record["court_id"]), self.cgroup, record["machine"],
+                             scan_proc=False)
+        for record in records:
+            hostdir = self.paths.host(record["court_id"])
+            _unmount_under(hostdir)
+            if record.get("machine"):
+                cgroups.remove(self.cgroup, record["machine"])
+            shutil.rmtree(hostdir, ignore_errors=True)
 
     def _healthy(self, record: dict) -> bool:
         if record.get("image") != image.image_key():
@@ -337,14 +352,12 @@ class Lab:
             hosts, mix, databases = plan(count, seed, faults_mode)
             self.state["params"] = {"courts": count, "seed": seed, "faults": faults_mode}
             wanted = {h.court_id: h for h in hosts}
-            keep = []
+            keep, stale = [], []
             for court_id, record in list(self.state["hosts"].items()):
                 same = (court_id in wanted and record["faults"] == mix[court_id]
                         and record["database"] == (court_id in databases))
-                if same and self._healthy(record):
-                    keep.append(court_id)
-                else:
-                    self._destroy(court_id)
+                (keep if same and self._healthy(record) else stale).append(court_id)
+            self._destroy_many(stale)
             self._save()
             todo = [h for h in hosts if h.court_id not in keep]
             if keep:
@@ -458,15 +471,14 @@ class Lab:
         self._require_root()
         with self._locked():
             hosts = list(self.state.get("hosts", {}))
-            # Kill every container's PID 1 first (instant), then collect the nspawns.
-            for court_id in hosts:
-                procs.stop(self.state["hosts"][court_id].get("leader"), timeout=0, sig=signal.SIGKILL)
-            for court_id in hosts:
-                self._destroy(court_id)
+            # What a crash left unrecorded first (the lab's cgroups, inits rooted in our
+            # overlays, nspawns on them), then every recorded host.
+            _kill_strays(self.paths.hosts, self.cgroup, None, scan_proc=True)
+            self._destroy_many(hosts)
             for name, record in list(self.state.get("services", {}).items()):
                 procs.stop(record, timeout=5)
                 self.state["services"].pop(name)
-            _kill_strays(self.paths.hosts, self.cgroup, None, scan_proc=True)
+            _kill_strays(self.paths.hosts, self.cgroup, None, scan_proc=False)
             _unmount_under(self.paths.hosts)
             cgroups.remove(self.cgroup)
             shutil.rmtree(self.paths.hosts, ignore_errors=True)
@@ -554,7 +566,7 @@ class Lab:
             hosts.append(LabHost(courts[court_id], record["index"]))
             if record["database"]:
                 databases.add(court_id)
-            self._destroy(court_id)
+        self._destroy_many(court_ids)
         self._create_and_boot(hosts, faults, databases, secrets, rootfs)
         self._write_outputs()
         self._wait_ready([self.state["hosts"][c] for c in court_ids])
@@ -572,6 +584,13 @@ def _is_namespace_init(pid: int) -> bool:
     return False
 
 
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _kill_strays(under: Path, group: str, machine: str | None, scan_proc: bool) -> None:
     """SIGKILL what a crash may have left of *our* containers under ``under``.
 
@@ -580,10 +599,7 @@ def _kill_strays(under: Path, group: str, machine: str | None, scan_proc: bool) 
     qualify (the last two only with ``scan_proc``: a walk of /proc). Nothing is matched by name.
     """
     for pid in cgroups.pids(group, machine):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill(pid)
     if scan_proc:
         _kill_by_root(under)
     # Killed processes leave their cgroup asynchronously; the cgroup can only go once empty.
