@@ -300,3 +300,170 @@ def test_central_rollout_through_a_jump_host(jlab, tmp_path):
     for court_id, log in logs.items():
         via_bastion = re.findall(rf" from {re.escape(bastion['direct_address'])} port ", log)
         assert len(via_bastion) >= 3, (court_id, log)
+
+
+# ---------------------------------------------------------------------------- laptop technician
+
+class ArgvWatch:
+    """Polls every process's command line while a journey runs: the password must never be
+    in one (sshpass -p, a command-line option, an echo to a pipe)."""
+
+    def __init__(self, secret: str) -> None:
+        import threading
+        self.secret, self.hits, self.scans = secret.encode(), [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            for proc in Path("/proc").iterdir():
+                if proc.name.isdigit():
+                    try:
+                        argv = (proc / "cmdline").read_bytes()
+                    except OSError:
+                        continue
+                    if self.secret in argv:
+                        self.hits.append(argv.replace(b"\0", b" ").decode(errors="replace"))
+            self.scans += 1
+            time.sleep(0.02)
+
+    def __enter__(self) -> "ArgvWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def typed(command: str, values: dict, answers: list[tuple[str, str]], cwd: Path,
+          label: str) -> Terminal:
+    """Run a documented command on a terminal, answering its prompts in order."""
+    start = time.monotonic()
+    term = Terminal(command, values, cwd=cwd)
+    for prompt, answer in answers:
+        term.expect(prompt)
+        term.send(answer)
+    term.status = term.wait()
+    print(f"\n[{time.monotonic() - start:5.1f} s] exit {term.status}  {command}  ({label})")
+    return term
+
+
+# Faults a technician's fix puts right without a package mirror (the lab has none).
+LAPTOP_FAULTS = {"php-ini-wrong-zone", "php-no-timezone", "php-confd-override",
+                 "php-fpm-pool-override", "os-zone-wrong", "os-timezone-file-mismatch",
+                 "hwclock-local", "chrony-stopped", "php-fpm-stale"}
+
+
+def test_laptop_technician_by_address_with_password_and_sudo(jlab, tmp_path):
+    lab = jlab
+    cmds = commands(page("laptop-technician"))
+    assert [" ".join(c.split()[:3]) for c in cmds] == [
+        "tepat inventory show", "tepat enrol --host", "tepat check --court", "tepat fix --court",
+        "tepat fix --court", "tepat check --court"], cmds
+    show, enrol, check, dry, fix, local = cmds
+    accounts = lab.info["accounts"]
+    password = Path(accounts["password_file"]).read_text().strip()
+    user = accounts["sudo_asks_password"][0]
+    host = next(h for h in lab.reachable() if h["ssh_port"] == 22 and h["faults"]
+                and set(h["faults"]) <= LAPTOP_FAULTS and "DB-TZ-01" not in h["expected_failures"])
+    from tepat.courts import read_courts
+    court = next(c for c in read_courts() if c.court_id == host["court_id"])
+    known_hosts = tmp_path / "known_hosts"
+    values = {"COURT": court.name, "ADDRESS": host["address"], "SSH_USER": user,
+              "KNOWN_HOSTS": str(known_hosts), "NTP_SERVER": lab.info["ntp_servers"][0],
+              "TEPAT_HISTORY": str(tmp_path / "history.sqlite")}
+    expected = set(host["expected_failures"])
+    etc = lambda: on_hosts(lab, [host], ETC_HASH)[host["court_id"]]  # noqa: E731
+
+    out = timed("show", show, values, cwd=tmp_path)
+    assert out.returncode == 0 and court.pt in out.stdout and court.timezone in out.stdout, out.stdout
+
+    term = typed(enrol, values, [(r"\[y/N\]", "y\n")], tmp_path, "enrol")
+    assert term.status == 0
+    assert "new: " + fingerprint(host["known_hosts"], host["address"], 22) in term.output
+
+    pw = [("SSH password: ", password + "\n")]
+    with ArgvWatch(password) as watch:
+        term = typed(check, values, pw, tmp_path, "check before")
+        assert term.status == 1, term.output
+        assert "tidak sesuai" in term.output  # Bahasa Indonesia by default in this mode
+        for cid in expected:
+            assert cid in term.output, (cid, term.output)
+        before = etc()
+        term = typed(dry, values, pw, tmp_path, "fix --dry")
+        assert term.status == 0 and "would change" in term.output, term.output
+        assert etc() == before, "the dry run changed /etc"
+        CHANGED.append(host["court_id"])
+        term = typed(fix, values, [(r"Continue\? \[y/N\] ", "y\n"), *pw], tmp_path, "fix")
+        assert term.status == 0, term.output
+        assert re.search(rf"{host['court_id']}\s+changed", term.output), term.output
+        term = typed(check, values, pw, tmp_path, "check after")
+    assert watch.scans > 10 and watch.hits == [], watch.hits
+    assert password not in term.output  # typed with echo off
+    # Only DB-TZ-01 is left: it needs sudo without a password (the page says so).
+    failing = set(re.findall(r"- ([A-Z]+-[A-Z0-9]+(?:-[0-9]+)?): ", term.output))
+    assert failing == {"DB-TZ-01"}, term.output
+    direct = lab.ssh(host["court_id"], "php -r 'echo date_default_timezone_get();'; echo; "
+                     "cat /etc/timezone; systemctl is-active chrony")
+    assert direct.stdout.split() == [court.timezone, court.timezone, "active"], direct.stdout
+
+    # On the server itself (here: this machine), no SSH: the same code path, local backend.
+    out = timed("local", local, values, cwd=tmp_path)
+    assert out.returncode in (0, 1) and "Traceback" not in out.stderr, out.stderr
+    assert court.name in out.stdout and "localhost" in out.stdout, out.stdout
+    assert "sesuai" in out.stdout
+
+
+def test_laptop_bad_input_touches_nothing(jlab, tmp_path):
+    """Unknown or ambiguous court, unreachable address, wrong password, changed host key."""
+    lab = jlab
+    _, _, check, _, fix, _ = commands(page("laptop-technician"))
+    accounts = lab.info["accounts"]
+    password = Path(accounts["password_file"]).read_text().strip()
+    host, other = [h for h in lab.reachable() if h["ssh_port"] == 22][:2]
+    from tepat.courts import read_courts
+    court = next(c for c in read_courts() if c.court_id == host["court_id"])
+    pinned = subprocess.run(["ssh-keygen", "-F", host["address"], "-f", host["known_hosts"]],
+                            capture_output=True, text=True, check=True).stdout
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(pinned)
+    values = {"COURT": court.name, "ADDRESS": host["address"],
+              "SSH_USER": accounts["sudo_asks_password"][0], "KNOWN_HOSTS": str(known_hosts),
+              "NTP_SERVER": lab.info["ntp_servers"][0], "TEPAT_HISTORY": str(tmp_path / "h.sqlite")}
+    before = on_hosts(lab, [host], ETC_HASH)
+    pw = [("SSH password: ", password + "\n")]
+    yes = [(r"Continue\? \[y/N\] ", "y\n")]
+
+    for command in (check, fix):
+        out = run(command, {**values, "COURT": "PN Atlantis"}, cwd=tmp_path)
+        assert out.returncode == 2 and "no court matches 'PN Atlantis'" in one_message(out), out
+        out = run(command, {**values, "COURT": "jakarta"}, cwd=tmp_path)
+        text = one_message(out)
+        assert out.returncode == 2 and "matches 5 courts" in text and "pn-jakarta-pusat" in text, text
+
+    dead = {**values, "ADDRESS": lab.info["dead_address"]}
+    term = typed(check, dead, pw, tmp_path, "check, unreachable address")
+    assert term.status == 1 and "tidak dapat dihubungi" in term.output, term.output
+    term = typed(fix, dead, yes + pw, tmp_path, "fix, unreachable address")
+    assert term.status == 1 and "unreachable" in term.output, term.output
+
+    wrong = [("SSH password: ", "not-the-password\n")]
+    term = typed(check, values, wrong, tmp_path, "check, wrong password")
+    assert term.status == 1 and "autentikasi gagal" in term.output, term.output
+    term = typed(fix, values, yes + wrong, tmp_path, "fix, wrong password")
+    assert term.status == 1 and "unreachable (auth)" in term.output, term.output
+
+    # The host key changed: the pinned line now holds another server's key.
+    other_key = subprocess.run(["ssh-keygen", "-F", other["address"], "-f", other["known_hosts"]],
+                               capture_output=True, text=True, check=True).stdout
+    key = next(ln for ln in other_key.splitlines() if ln and not ln.startswith("#")).split()[1:]
+    known_hosts.write_text(f"{host['address']} {' '.join(key)}\n")
+    term = typed(check, values, pw, tmp_path, "check, changed host key")
+    assert term.status == 1 and "kunci host berubah" in term.output, term.output
+    term = typed(fix, values, yes + pw, tmp_path, "fix, changed host key")
+    assert term.status == 1 and "unreachable (host_key)" in term.output, term.output
+    assert known_hosts.read_text() == f"{host['address']} {' '.join(key)}\n", "known_hosts was rewritten"
+    for t in [term]:
+        assert "Traceback" not in t.output
+    assert on_hosts(lab, [host], ETC_HASH) == before, "bad input changed /etc"
