@@ -143,16 +143,11 @@ def finish(path: str | Path, run_id: int, run: RunResult) -> None:
         )
 
 
-def record(path: str | Path | None, run: RunResult | None = None) -> int:
+def record(path: str | Path | None, run: RunResult) -> int:
     """``begin`` + ``finish`` for a run that already happened (``tepat history import``).
 
     ``path`` None means ``default_path()``.
     """
-    if isinstance(path, RunResult):
-        # tepat.check (d66c0ea) calls record(run, path_or_None); accept that order too.
-        path, run = run, path  # type: ignore[assignment]
-    if run is None:
-        raise TypeError("record() needs a RunResult")
     path = path or default_path()
     run_id = begin(path, run.inventory, run.started_at)
     finish(path, run_id, run)

@@ -258,9 +258,9 @@ def test_changes_of_an_unfinished_last_run_is_an_alert(fleet_run, tmp_path, caps
     assert "tepat: run 3 (" in capsys.readouterr().out
 
 
-def test_record_accepts_the_order_tepat_check_uses(fleet_run, tmp_path, monkeypatch):
+def test_record_defaults_to_the_environment_path(fleet_run, tmp_path, monkeypatch):
     monkeypatch.setenv("TEPAT_HISTORY", str(tmp_path / "env.sqlite"))
-    run_id = history.record(fleet_run, None)
+    run_id = history.record(None, fleet_run)
     assert history.load_run(tmp_path / "env.sqlite", run_id) == fleet_run
 
 
