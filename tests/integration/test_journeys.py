@@ -467,3 +467,59 @@ def test_laptop_bad_input_touches_nothing(jlab, tmp_path):
     for t in [term]:
         assert "Traceback" not in t.output
     assert on_hosts(lab, [host], ETC_HASH) == before, "bad input changed /etc"
+
+
+# ---------------------------------------------------------------------------- periodic compliance
+
+def test_periodic_run_records_history_and_reports_a_newly_failing_court(jlab, tmp_path):
+    lab = jlab
+    cmds = commands(page("periodic-compliance"))
+    assert [" ".join(c.split()[:3]) for c in cmds] == [
+        'TEPAT_CONFIG="$TEPAT_CONFIG" "$TEPAT_HOME/contrib/tepat-check-periodic"',
+        "tepat history --db", "tepat history changes"], cmds
+    job, runs, changes = cmds
+    out_dir, textfile = tmp_path / "report", tmp_path / "textfile"
+    textfile.mkdir()
+    inventory = lab.info["inventory"]
+    config = tmp_path / "tepat-check"
+
+    def settings(inv: str) -> dict:
+        config.write_text(f"TEPAT_HOME={ROOT}\nTEPAT_BIN={ROOT / '.venv' / 'bin' / 'tepat'}\n"
+                          f"TEPAT_INVENTORY={inv}\nTEPAT_OUTPUT_DIR={out_dir}\n"
+                          f"TEPAT_HISTORY={tmp_path / 'history.sqlite'}\n"
+                          f"TEPAT_TEXTFILE_DIR={textfile}\nTEPAT_LANG=en\n")
+        return {"TEPAT_HOME": str(ROOT), "TEPAT_CONFIG": str(config), "INVENTORY": inv,
+                "HISTORY_DB": str(tmp_path / "history.sqlite")}
+
+    # Bad input first: an inventory that does not exist. One message, exit 2, no run recorded.
+    values = settings(str(tmp_path / "no-such-inventory.py"))
+    out = timed("job, bad inventory", job, values, cwd=tmp_path)
+    assert out.returncode == 2 and "could not run" in one_message(out), out.stdout + out.stderr
+    assert "no-such-inventory.py" in out.stdout, out.stdout
+
+    values = settings(inventory)
+    out = timed("job, first run", job, values, cwd=tmp_path)
+    report = json.loads((out_dir / "tepat.json").read_text())
+    failing = [h for h in report["hosts"] if h["status"] != "compliant"]
+    assert len(report["hosts"]) == len(lab.hosts) and failing
+    assert out.returncode == 1 and out.stdout.startswith(f"tepat: {len(failing)} court"), out.stdout
+    assert (out_dir / "index.html").is_file() and (textfile / "tepat.prom").is_file()
+
+    # A clean court drifts between two runs: /etc/timezone names another zone (OS-TZ-02).
+    court = next(h for h in lab.clean() if h["reachable"])
+    other = "Asia/Jayapura" if court["timezone"] != "Asia/Jayapura" else "Asia/Makassar"
+    CHANGED.append(court["court_id"])
+    assert lab.ssh(court["court_id"], f"echo {other} > /etc/timezone").returncode == 0
+    out = timed("job, a court drifted", job, values, cwd=tmp_path)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 1, out.stdout
+    assert lines[0].startswith("tepat: 1 court newly failing since run "), out.stdout
+    assert f"({court['court_id']}, " in lines[1] and lines[1].endswith(": non-compliant: OS-TZ-02"), out.stdout
+    print("\n" + out.stdout)
+
+    out = timed("history", runs, values, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(re.findall(r"complete", out.stdout)) >= 2, out.stdout
+    out = timed("changes", changes, values, cwd=tmp_path)
+    assert out.returncode == 1 and f"({court['court_id']}, " in out.stdout, out.stdout
+    assert "OS-TZ-02" in out.stdout
