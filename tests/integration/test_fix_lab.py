@@ -318,6 +318,31 @@ def test_a_failing_canary_stops_the_rollout(fix_lab) -> None:
     assert "later waves not touched" in stderr
 
 
+def test_host_keys_are_verified_never_accepted(fix_lab, tmp_path) -> None:
+    """A changed key and an unknown host are refused (reason host_key); nothing is added to
+    the known_hosts file (pyinfra's default, accept-new, would have trusted and appended)."""
+    lab = fix_lab
+    first, second = reachable(lab)[:2]
+    lines = Path(first["known_hosts"]).read_text().splitlines()
+
+    def key_of(h):
+        name = h["address"] if h["ssh_port"] == 22 else f"[{h['address']}]:{h['ssh_port']}"
+        return next(x for x in lines if x.split()[0].split(",")[0] == name)
+
+    # first's entry carries second's key: a "changed" host key.
+    forged = key_of(first).split()[0] + " " + " ".join(key_of(second).split()[1:])
+    changed = tmp_path / "changed_known_hosts"
+    changed.write_text(forged + "\n")
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    for known_hosts in (changed, empty):
+        before = known_hosts.read_text()
+        report, _, _ = tepat_fix("--dry", "--limit", first["court_id"], "--known-hosts", str(known_hosts))
+        got = by_court(report)[first["court_id"]]
+        assert got["status"] == "unreachable" and got["reason"] == "host_key", got
+        assert known_hosts.read_text() == before
+
+
 def test_laptop_fix_by_address_with_password_and_sudo(fix_lab) -> None:
     lab = fix_lab
     accounts = lab["lab"]["accounts"]
