@@ -169,11 +169,12 @@ def makestep():
     yield "chronyc makestep"
 
 
+_TRACKING = ("chronyc -n -c tracking 2>&1 | awk -F, "
+             "'NF >= 14 {printf \"source %s, offset %+.6f s, leap status %s\", $2, $5, $14}'")
 WAIT_COMMAND = (
     f"if timeout {WAIT_TRIES + 10} chronyc waitsync {WAIT_TRIES} 0 0 1 >/dev/null 2>&1; then "
-    "echo \"NTP-03 synchronised: $(chronyc -n -c tracking | cut -d, -f2,5,14)\"; "
-    f"else echo \"NTP-03 not synchronised after {WAIT_TRIES} s: "
-    "$(chronyc -n -c tracking 2>&1 | cut -d, -f2,5,14)\"; fi"
+    f"echo \"NTP-03 synchronised: $({_TRACKING})\"; "
+    f"else echo \"NTP-03 not synchronised after {WAIT_TRIES} s: $({_TRACKING})\"; fi"
 )
 
 
