@@ -521,6 +521,7 @@ class Lab:
                 },
                 "services": services,
                 "bridge": BRIDGE if network.bridge_exists() else None,
+                "cgroup": self.cgroup,
             },
         }
 

@@ -412,8 +412,9 @@ def test_down_leaves_nothing_behind_even_after_a_crash(lab):
     assert not [m for m in mounts if m.startswith(str(state_dir))]
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     assert "tepat0" not in links and "vb-tepat-" not in links
-    assert not Path("/sys/fs/cgroup/unified/tepat-lab").exists() or not any(
-        Path("/sys/fs/cgroup/unified/tepat-lab").iterdir())
+    from tepat.lab import cgroups
+    assert not cgroups.pids(lab.info["cgroup"])
+    assert not any((h / lab.info["cgroup"]).exists() for h in cgroups.hierarchies())
     assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "0"
     assert lab.cli("lab", "status", "--json").stdout and json.loads(
         lab.cli("lab", "status", "--json").stdout)["hosts"] == []
