@@ -166,7 +166,9 @@ class Bench:
                 parsed = json.loads(Path(out_path).read_text())
             except (OSError, ValueError):
                 parsed = None
-        log(f"  {name}: {m.seconds:.2f} s (exit {m.returncode}, tree peak {m.tree_rss_mb:.0f} MB)")
+        cg = "-" if m.cgroup_peak_mb is None else f"{m.cgroup_peak_mb:.0f}"
+        log(f"  {name}: {m.seconds:.2f} s (exit {m.returncode}, memory peak {cg} MB, "
+            f"tree RSS sum {m.tree_rss_mb:.0f} MB, largest process {m.max_rss_mb:.0f} MB)")
         if m.returncode not in ok_codes:
             self.note(f"{name}: exit {m.returncode}, expected {ok_codes}; see {path}")
         return m, parsed
@@ -222,6 +224,14 @@ class Bench:
         log(f"  {name}: {result.seconds:.2f} s ({result.hosts} hosts, {result.failed} failed, "
             f"{workers} at a time)")
         return result.seconds
+
+    @staticmethod
+    def memory(run: dict, ms: list[measure.Measurement]) -> None:
+        """File the memory of tepat runs: the tree's RSS sum (peak_rss_mb, an upper bound: shared
+        pages count once per process) and the memory charged to its cgroup (memory_peak_mb)."""
+        run["rss"] += [m.tree_rss_mb for m in ms]
+        run["cg"] += [m.cgroup_peak_mb for m in ms if m.cgroup_peak_mb is not None]
+        run["max_single_rss_mb"] = max([m.max_rss_mb for m in ms] + [run.get("max_single_rss_mb") or 0])
 
     def repeat(self, n: int, name: str, fn) -> list[Any]:
         """``fn(name-i)`` n times, a cooldown after each (masters of the last run idle out)."""
@@ -280,7 +290,7 @@ class Bench:
 
     def clean_phase(self, courts: int, status: dict[str, Any], run0: dict, read_only: bool) -> None:
         a, r = self.args, self.args.repeat
-        s0, rss = run0["samples"], run0["rss"]
+        s0 = run0["samples"]
         inv = self.inventory
         fix_par = tepat_fix_parallel(courts)
         if a.warmup:
@@ -289,44 +299,44 @@ class Bench:
             m = self.check(inv, "warmup-check", expect=0 if not read_only else 1)
             run0["warmup"]["check_s"] = m.seconds
         s0["floor_s"] = self.repeat(r, "floor", lambda nm: self.floor(inv, self.check_workers, nm))
-        if fix_par != self.check_workers and not a.skip_fix:
+        if fix_par != min(self.check_workers, courts) and not a.skip_fix:
             s0["floor_fix_s"] = self.repeat(r, "floor-fix-parallel", lambda nm: self.floor(inv, fix_par, nm))
         ms = self.repeat(r, "check", lambda nm: self.check(inv, nm, 0 if not read_only else 1))
         s0["check_s"] = [m.seconds for m in ms]
-        rss += [m.tree_rss_mb for m in ms]
-        run0["max_single_rss_mb"] = max([m.max_rss_mb for m in ms] + [run0.get("max_single_rss_mb") or 0])
+        self.memory(run0, ms)
         if not a.skip_fix and not read_only:
             log("first fix of the clean fleet (warm-up; must change nothing)")
             m = self.fix(inv, "fix-clean-first", expect_changes=False)
             run0["warmup"]["fix_clean_s"] = m.seconds
             ms = self.repeat(r, "noop-fix", lambda nm: self.fix(inv, nm, False))
             s0["noop_fix_s"] = [m.seconds for m in ms]
-            rss += [m.tree_rss_mb for m in ms]
+            self.memory(run0, ms)
         if not a.skip_ansible and courts <= a.ansible_max_courts:
             doc = inventories.ansible_inventory(status)
             ms = self.repeat(a.ansible_repeat, "ansible-check", lambda nm: self.ansible("check.yml", doc, nm))
             s0["ansible_check_s"] = [m.seconds for m in ms]
             run0["ansible_peak_rss_mb"] = max(m.tree_rss_mb for m in ms)
+            run0["ansible_memory_peak_mb"] = max((m.cgroup_peak_mb or 0) for m in ms) or None
 
     def slow_phase(self, courts: int, status: dict[str, Any], latency: int, run: dict,
                    read_only: bool) -> None:
         a, r = self.args, self.args.repeat
-        s, rss = run["samples"], run["rss"]
+        s = run["samples"]
         inv = self.start_relays(status, latency)
         try:
             if a.warmup:
                 run["warmup"]["check_s"] = self.check(inv, "warmup-check-slow", 0 if not read_only else 1).seconds
             s["floor_s"] = self.repeat(r, f"floor-{latency}ms", lambda nm: self.floor(inv, self.check_workers, nm))
             fix_par = tepat_fix_parallel(courts)
-            if fix_par != self.check_workers and not a.skip_fix:
+            if fix_par != min(self.check_workers, courts) and not a.skip_fix:
                 s["floor_fix_s"] = self.repeat(r, f"floor-fix-parallel-{latency}ms", lambda nm: self.floor(inv, fix_par, nm))
             ms = self.repeat(r, f"check-{latency}ms", lambda nm: self.check(inv, nm, 0 if not read_only else 1))
             s["check_s"] = [m.seconds for m in ms]
-            rss += [m.tree_rss_mb for m in ms]
+            self.memory(run, ms)
             if not a.skip_fix and not read_only:
                 ms = self.repeat(r, f"noop-fix-{latency}ms", lambda nm: self.fix(inv, nm, False))
                 s["noop_fix_s"] = [m.seconds for m in ms]
-                rss += [m.tree_rss_mb for m in ms]
+                self.memory(run, ms)
             if a.ansible_slow and not a.skip_ansible and courts <= a.ansible_max_courts:
                 kh = str(self.work / "known_hosts-relayed")
                 plan = inventories.relay_plan(status)
@@ -339,13 +349,13 @@ class Bench:
 
     def faulty_phase(self, courts: int, run0: dict) -> None:
         a, r = self.args, self.args.repeat
-        s0, rss = run0["samples"], run0["rss"]
+        s0 = run0["samples"]
         status = self.lab_up(courts, "mix")
         inv = self.inventory
         s0["floor_faulty_s"] = self.repeat(r, "floor-faulty", lambda nm: self.floor(inv, self.check_workers, nm))
         ms = self.repeat(r, "check-faulty", lambda nm: self.check(inv, nm, 1))
         s0["check_faulty_s"] = [m.seconds for m in ms]
-        rss += [m.tree_rss_mb for m in ms]
+        self.memory(run0, ms)
         if a.skip_fix:
             return
         s0["fix_s"], s0["noop_fix_after_fix_s"] = [], []
@@ -355,7 +365,7 @@ class Bench:
             self.guard("fix")
             m = self.fix(inv, f"fix-{i + 1}", expect_changes=True)
             s0["fix_s"].append(m.seconds)
-            rss.append(m.tree_rss_mb)
+            self.memory(run0, [m])
             time.sleep(a.cooldown)
             if i == 0:  # what the fix left (not timed), to compare with Ansible's fix below
                 self.check(inv, "check-after-fix", expect=1)
@@ -385,12 +395,12 @@ class Bench:
         else:
             status = self.lab_up(courts, "none")
         log(f"=== {courts} courts")
-        run0 = {"courts": courts, "latency_ms": 0, "samples": {}, "rss": [], "warmup": {}}
+        run0 = {"courts": courts, "latency_ms": 0, "samples": {}, "rss": [], "cg": [], "warmup": {}}
         self.partial = [run0]
         try:
             self.clean_phase(courts, status, run0, read_only)
             for latency in [x for x in a.latency if x]:
-                run = {"courts": courts, "latency_ms": latency, "samples": {}, "rss": [], "warmup": {}}
+                run = {"courts": courts, "latency_ms": latency, "samples": {}, "rss": [], "cg": [], "warmup": {}}
                 self.partial.append(run)
                 log(f"--- {courts} courts, {latency} ms round trip on every host")
                 self.slow_phase(courts, status, latency, run, read_only)
@@ -403,8 +413,9 @@ class Bench:
 
     def finish(self, run: dict) -> None:
         extra = {"peak_rss_mb": max(run["rss"]) if run["rss"] else None,
+                 "memory_peak_mb": max(run["cg"]) if run["cg"] else None,
                  "warmup_s": {k: round(v, 3) for k, v in run["warmup"].items()}}
-        for key in ("max_single_rss_mb", "ansible_peak_rss_mb"):
+        for key in ("max_single_rss_mb", "ansible_peak_rss_mb", "ansible_memory_peak_mb"):
             if key in run:
                 extra[key] = run[key]
         entry = stats.make_run(run["courts"], run["latency_ms"], run["samples"], extra)

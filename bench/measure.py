@@ -1,6 +1,10 @@
 """Time one command and record the memory of its whole process tree.
 
-Wall time is ``time.monotonic`` around the process. Memory, two ways:
+Wall time is ``time.monotonic`` around the process. Memory, three ways:
+- ``cgroup_peak_mb``: the command runs in a memory cgroup of its own (cgroup v1
+  ``memory.max_usage_in_bytes``, or v2 ``memory.peak``): the peak of the memory charged to it
+  and every process it starts, each page counted once, as a systemd service's MemoryPeak.
+  None where no memory cgroup can be made.
 - ``tree_rss_mb``: the peak, over samples every ``interval`` s, of the summed RSS of the
   command and every process it started (ssh clients, their ControlMaster children). Shared
   pages (libc, the Python binary) are counted once per process, so this is an upper bound.
@@ -30,6 +34,59 @@ class Measurement:
     tree_rss_mb: float
     max_rss_mb: float
     processes: int  # processes seen in the tree
+    cgroup_peak_mb: float | None = None
+
+
+class MemoryCgroup:
+    """A memory cgroup for one measured command (removed afterwards)."""
+
+    V1 = Path("/sys/fs/cgroup/memory")
+    V2 = Path("/sys/fs/cgroup")
+
+    def __init__(self, name: str) -> None:
+        self.path: Path | None = None
+        self.peak_file = ""
+        if (self.V1 / "memory.usage_in_bytes").exists():
+            base, self.peak_file = self.V1, "memory.max_usage_in_bytes"
+        elif (self.V2 / "cgroup.controllers").exists():  # v2: memory.peak (kernel >= 5.19)
+            base, self.peak_file = self.V2, "memory.peak"
+        else:
+            return
+        try:
+            group = base / "tepat-bench"
+            group.mkdir(exist_ok=True)
+            if base == self.V2:
+                (group / "cgroup.subtree_control").write_text("+memory")
+            (group / name).mkdir()
+            self.path = group / name
+        except OSError:
+            self.path = None
+
+    def enter(self) -> None:
+        """In the child, before exec: join the cgroup."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def peak_mb(self) -> float | None:
+        try:
+            return int((self.path / self.peak_file).read_text()) / 2**20 if self.path else None
+        except (OSError, ValueError):
+            return None
+
+    def remove(self) -> None:
+        """Move what still runs in it (idle ssh masters) to the parent group, then remove it."""
+        if self.path is None:
+            return
+        parent = self.path.parent.parent
+        try:
+            for pid in (self.path / "cgroup.procs").read_text().split():
+                try:
+                    (parent / "cgroup.procs").write_text(pid)
+                except OSError:
+                    pass
+            self.path.rmdir()
+        except OSError:
+            pass
 
 
 def _ppid(pid: int) -> int | None:
@@ -77,7 +134,7 @@ class TreeSampler(threading.Thread):
 
 
 def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None = None,
-        interval: float = 0.2, timeout: float | None = None,
+        interval: float = 0.5, timeout: float | None = None,
         stdout_path: str | None = None) -> Measurement:
     """Run ``argv`` (stdout and stderr to ``log_path``, or stdout alone to ``stdout_path``),
     timed, its tree's memory sampled."""
@@ -87,10 +144,11 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
         if log_path:
             out.write(f"\n$ {' '.join(argv)}\n".encode())
             out.flush()
+        cgroup = MemoryCgroup(f"run-{os.getpid()}-{time.monotonic_ns()}")
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdout=stdout or out,
                                 stderr=out if stdout else subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env)
+                                stdin=subprocess.DEVNULL, env=env, preexec_fn=cgroup.enter)
         sampler = TreeSampler(proc.pid, interval)
         sampler.start()
         deadline = None if timeout is None else started + timeout
@@ -105,6 +163,8 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
         proc.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop_event.set()
         sampler.join()
+        cgroup_peak = cgroup.peak_mb()
+        cgroup.remove()
         if log_path:
             out.write(f"# exit {proc.returncode} in {seconds:.2f} s\n".encode())
     finally:
@@ -113,4 +173,4 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
         if stdout:
             stdout.close()
     return Measurement(seconds, proc.returncode, sampler.peak_pages * PAGE / 2**20,
-                       usage.ru_maxrss / 1024, len(sampler.tree))
+                       usage.ru_maxrss / 1024, len(sampler.tree), cgroup_peak)
