@@ -45,6 +45,8 @@ if not ZONE:
                  commands=["echo 'tepat: host data has no timezone (court zone)' >&2; exit 1"])
 else:
     snap = host.get_fact(TimeSnapshotFact, zone=ZONE, **SUDO)
+
+if ZONE and snap is not None:  # None: the fact failed and pyinfra already failed the host
     tz, chrony, svc = snap.timezone, snap.chrony, snap.services
     servers = list(host.data.get("ntp_servers") or DEFAULT_NTP_SERVERS)
 
@@ -110,6 +112,10 @@ else:
         for write in php_plan.writes:
             _op(php.managed_file, php.CONTROL, write.path, write.action(),
                 record.unified(write.path, write.current, write.content), write=write, run=RUN)
+        if competitors:
+            for unit_id in competitors:
+                _op(chrony_ops.stop_competitors, "NTP-01", unit_id, "stop and disable",
+                    units=[unit_id], systemd=svc.systemd)
         if not chrony.installed:
             _op(chrony_ops.install, "NTP-01", "chrony", "install the package", chrony=chrony)
         if conf_change:
@@ -117,10 +123,6 @@ else:
             _op(chrony_ops.config, "NTP-02", conf_path, f"approved servers {', '.join(servers)}",
                 record.unified(conf_path, current, conf),
                 path=conf_path, content=conf, current=current, run=RUN)
-        if competitors:
-            for unit_id in competitors:
-                _op(chrony_ops.stop_competitors, "NTP-01", unit_id, "stop and disable",
-                    units=[unit_id], systemd=svc.systemd)
         if chrony_service_change:
             what = "restart" if chrony_restart or active else "start"
             _op(chrony_ops.service, "NTP-01", chrony_unit_name, f"enable and {what}",

@@ -121,7 +121,10 @@ def stop_competitors(units: list[str], systemd: bool):
     """
     for unit in units:
         if systemd:
-            yield f"systemctl disable --now {shlex.quote(unit)}"
+            # Tolerate a unit that vanished meanwhile (apt removes systemd-timesyncd with it).
+            name = shlex.quote(unit)
+            yield (f"if systemctl cat {name} >/dev/null 2>&1; then "
+                   f"systemctl disable --now {name}; fi")
         else:
             name = shlex.quote(unit.removesuffix(".service"))
             yield f"service {name} stop; update-rc.d {name} disable 2>/dev/null || chkconfig {name} off"

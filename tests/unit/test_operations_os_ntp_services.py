@@ -113,7 +113,8 @@ def test_competitors_and_service() -> None:
     svc = services_fact.parse(SERVICES)
     assert chrony.competing_units(svc) == ["systemd-timesyncd.service"]
     assert cmds(chrony.stop_competitors, units=["systemd-timesyncd.service"], systemd=True) == [
-        "systemctl disable --now systemd-timesyncd.service"]
+        "if systemctl cat systemd-timesyncd.service >/dev/null 2>&1; then "
+        "systemctl disable --now systemd-timesyncd.service; fi"]
     assert cmds(chrony.service, unit="chrony.service", systemd=True, enabled=True,
                 active=True, restart=False) == []
     assert cmds(chrony.service, unit="chronyd.service", systemd=True, enabled=False,
