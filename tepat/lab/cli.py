@@ -63,17 +63,21 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     reset.set_defaults(func=_reset)
 
 
-def _lab(args):
-    from tepat.lab.lab import Lab
-    return Lab(args.state_dir)
-
-
 def _guard(action):
-    from tepat.lab.lab import LabError
+    """Bad input exits 2 (nothing touched); a lab that failed to come up exits 1."""
+    from tepat.lab.lab import LabError, LabInputError
     try:
         return action()
-    except (LabError, ValueError) as exc:
+    except (LabInputError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    except LabError as exc:
+        print(f"tepat: lab: {exc}", file=sys.stderr)
+        return 1
+
+
+def _lab(args):
+    from tepat.lab.lab import Lab
+    return _guard(lambda: Lab(args.state_dir))
 
 
 def _up(args) -> int:
@@ -85,7 +89,7 @@ def _down(args) -> int:
 
 
 def _status(args) -> int:
-    truth = _lab(args).status()
+    truth = _guard(lambda: _lab(args).status())
     if args.json:
         json.dump(truth, sys.stdout, indent=2)
         print()

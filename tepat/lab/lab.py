@@ -55,7 +55,11 @@ def state_dir_from_env() -> Path:
 
 
 class LabError(RuntimeError):
-    """The lab cannot do what was asked (not root, bad host name ...)."""
+    """The lab failed doing what was asked (a host did not boot ...): exit status 1."""
+
+
+class LabInputError(LabError):
+    """The request cannot start (not root, unknown host or fault ...): exit status 2."""
 
 
 def database_courts(hosts: list[LabHost]) -> set[str]:
@@ -134,6 +138,9 @@ class Lab:
             return json.loads(self.paths.state.read_text())
         except FileNotFoundError:
             return {"params": None, "hosts": {}, "services": {}}
+        except PermissionError:
+            raise LabInputError(f"cannot read {self.paths.state}: the lab's state is root's "
+                                "(run with sudo)") from None
 
     def _save(self) -> None:
         self.paths.root.mkdir(parents=True, exist_ok=True)
@@ -165,7 +172,7 @@ class Lab:
     @staticmethod
     def _require_root() -> None:
         if os.geteuid() != 0:
-            raise LabError("the lab needs root (containers, overlays, a bridge): run it with sudo")
+            raise LabInputError("the lab needs root (containers, overlays, a bridge): run it with sudo")
 
     # --- shared material -----------------------------------------------------------------
 
@@ -530,15 +537,15 @@ class Lab:
         self._require_root()
         bad = faultlib.unknown(names)
         if bad:
-            raise LabError(f"unknown fault {bad[0]!r}; `tepat lab fault --list` lists them")
+            raise LabInputError(f"unknown fault {bad[0]!r}; `tepat lab fault --list` lists them")
         with self._locked():
             record = self.state["hosts"].get(court_id)
             if record is None:
-                raise LabError(f"{court_id} is not a lab host; `tepat lab status` lists them")
+                raise LabInputError(f"{court_id} is not a lab host; `tepat lab status` lists them")
             wanted = sorted(set(record["faults"]) | set(names)) if add else sorted(set(names))
             why = faultlib.compatible(wanted)
             if why:
-                raise LabError(f"{court_id}: cannot combine {', '.join(wanted)}: {why}")
+                raise LabInputError(f"{court_id}: cannot combine {', '.join(wanted)}: {why}")
             self._recreate([court_id], {court_id: wanted})
         return 0
 
@@ -549,13 +556,13 @@ class Lab:
             ids = court_ids or list(self.state["hosts"])
             missing = [c for c in ids if c not in self.state["hosts"]]
             if missing:
-                raise LabError(f"{missing[0]} is not a lab host; `tepat lab status` lists them")
+                raise LabInputError(f"{missing[0]} is not a lab host; `tepat lab status` lists them")
             self._recreate(ids, {c: [] if clean else self.state["hosts"][c]["faults"] for c in ids})
         return 0
 
     def _recreate(self, court_ids: list[str], faults: dict[str, list[str]]) -> None:
         if not self.state.get("params"):
-            raise LabError("the lab is not up: run `tepat lab up` first")
+            raise LabInputError("the lab is not up: run `tepat lab up` first")
         rootfs = image.ensure_image(self.log)
         secrets = self._ensure_material()
         network.ensure_bridge()
