@@ -173,3 +173,50 @@ def test_bad_input_exits_2_and_contacts_nothing(lab, tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert words in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def _unreachable(tmp_path: Path, spec: str) -> dict:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    code, run = run_json(tmp_path, "--host", spec, "--court", "PN Sleman", "--known-hosts", str(empty))
+    assert code == 1
+    host = run["hosts"][0]
+    assert host["status"] == "unreachable"
+    assert all(c["status"] == "error" for c in host["controls"])
+    return host
+
+
+def test_refused_port_is_reported_refused(lab, tmp_path):
+    import socket
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    host = _unreachable(tmp_path, f"tepat@127.0.0.1:{port}")
+    assert host["reason"] == "refused", host["error"]
+
+
+def test_silent_server_is_reported_timeout(lab, tmp_path):
+    """A server that accepts but never speaks SSH (a hung sshd, a black-holing middlebox)."""
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    try:
+        host = _unreachable(tmp_path, f"tepat@127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        server.close()
+        for conn, _ in held:
+            conn.close()
+    assert host["reason"] == "timeout", host["error"]
+
+
+def test_address_with_no_host_is_reported_no_route(lab, tmp_path):
+    """An address on the lab bridge that no container holds: ARP finds nobody."""
+    lab.refresh()
+    used = {e["address"] for e in lab.hosts} | {e.get("direct_address") for e in lab.hosts}
+    address = next(f"10.77.250.{i}" for i in range(200, 250) if f"10.77.250.{i}" not in used)
+    host = _unreachable(tmp_path, f"tepat@{address}")
+    assert host["reason"] == "no_route", host["error"]
