@@ -11,6 +11,7 @@ court, address, faults and overlay; beside it the lab's SSH key pair, the pinned
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import secrets as pysecrets
@@ -289,7 +290,7 @@ class Lab:
             raise LabError(f"{record['court_id']}: no SSH on {record['address']} after 180 s "
                            f"(see {self.paths.host(record['court_id']) / 'console.log'})")
         files = provision.HostFiles(self.paths.host(record["court_id"]) / "root")
-        host = LabHost(next(c for c in read_courts() if c.court_id == record["court_id"]), record["index"])
+        host = LabHost(_courts()[record["court_id"]], record["index"])
         ctx = faultlib.FaultContext(host, files, None, "", record["database"],  # type: ignore[arg-type]
                                     run=lambda cmd: nsenter(record["leader"]["pid"], cmd))
         for name in names:
@@ -544,6 +545,8 @@ class Lab:
                 raise LabInputError(f"{court_id} is not a lab host; `tepat lab status` lists them")
             wanted = sorted(set(record["faults"]) | set(names)) if add else sorted(set(names))
             why = faultlib.compatible(wanted)
+            if not why and not record["database"] and any(faultlib.FAULTS[n].needs_database for n in wanted):
+                why = "this host runs no MariaDB"
             if why:
                 raise LabInputError(f"{court_id}: cannot combine {', '.join(wanted)}: {why}")
             self._recreate([court_id], {court_id: wanted})
@@ -567,7 +570,7 @@ class Lab:
         secrets = self._ensure_material()
         network.ensure_bridge()
         self._ensure_services()
-        courts = {c.court_id: c for c in read_courts()}
+        courts = _courts()
         hosts, databases = [], set()
         for court_id in court_ids:
             record = self.state["hosts"][court_id]
@@ -578,6 +581,11 @@ class Lab:
         self._create_and_boot(hosts, faults, databases, secrets, rootfs)
         self._write_outputs()
         self._wait_ready([self.state["hosts"][c] for c in court_ids])
+
+
+@functools.lru_cache(maxsize=1)
+def _courts() -> dict:
+    return {c.court_id: c for c in read_courts()}
 
 
 def _is_namespace_init(pid: int) -> bool:
