@@ -293,15 +293,16 @@ class Bench:
         s0 = run0["samples"]
         inv = self.inventory
         fix_par = tepat_fix_parallel(courts)
+        expect = 1 if read_only else 0  # the running lab has its faults; a clean one has none
         if a.warmup:
             log("warm-up (not counted)")
             run0["warmup"]["floor_s"] = self.floor(inv, self.check_workers, "warmup-floor")
-            m = self.check(inv, "warmup-check", expect=0 if not read_only else 1)
-            run0["warmup"]["check_s"] = m.seconds
+            run0["warmup"]["check_s"] = self.check(inv, "warmup-check", expect).seconds
         s0["floor_s"] = self.repeat(r, "floor", lambda nm: self.floor(inv, self.check_workers, nm))
         if fix_par != min(self.check_workers, courts) and not a.skip_fix:
-            s0["floor_fix_s"] = self.repeat(r, "floor-fix-parallel", lambda nm: self.floor(inv, fix_par, nm))
-        ms = self.repeat(r, "check", lambda nm: self.check(inv, nm, 0 if not read_only else 1))
+            s0["floor_fix_s"] = self.repeat(r, "floor-fix-parallel",
+                                            lambda nm: self.floor(inv, fix_par, nm))
+        ms = self.repeat(r, "check", lambda nm: self.check(inv, nm, expect))
         s0["check_s"] = [m.seconds for m in ms]
         self.memory(run0, ms)
         if not a.skip_fix and not read_only:
@@ -313,7 +314,8 @@ class Bench:
             self.memory(run0, ms)
         if not a.skip_ansible and courts <= a.ansible_max_courts:
             doc = inventories.ansible_inventory(status)
-            ms = self.repeat(a.ansible_repeat, "ansible-check", lambda nm: self.ansible("check.yml", doc, nm))
+            ms = self.repeat(a.ansible_repeat, "ansible-check",
+                             lambda nm: self.ansible("check.yml", doc, nm))
             s0["ansible_check_s"] = [m.seconds for m in ms]
             run0["ansible_peak_rss_mb"] = max(m.tree_rss_mb for m in ms)
             run0["ansible_memory_peak_mb"] = max((m.cgroup_peak_mb or 0) for m in ms) or None
@@ -323,14 +325,17 @@ class Bench:
         a, r = self.args, self.args.repeat
         s = run["samples"]
         inv = self.start_relays(status, latency)
+        expect = 1 if read_only else 0
         try:
             if a.warmup:
-                run["warmup"]["check_s"] = self.check(inv, "warmup-check-slow", 0 if not read_only else 1).seconds
-            s["floor_s"] = self.repeat(r, f"floor-{latency}ms", lambda nm: self.floor(inv, self.check_workers, nm))
+                run["warmup"]["check_s"] = self.check(inv, f"warmup-check-{latency}ms", expect).seconds
+            s["floor_s"] = self.repeat(r, f"floor-{latency}ms",
+                                       lambda nm: self.floor(inv, self.check_workers, nm))
             fix_par = tepat_fix_parallel(courts)
             if fix_par != min(self.check_workers, courts) and not a.skip_fix:
-                s["floor_fix_s"] = self.repeat(r, f"floor-fix-parallel-{latency}ms", lambda nm: self.floor(inv, fix_par, nm))
-            ms = self.repeat(r, f"check-{latency}ms", lambda nm: self.check(inv, nm, 0 if not read_only else 1))
+                s["floor_fix_s"] = self.repeat(r, f"floor-fix-parallel-{latency}ms",
+                                               lambda nm: self.floor(inv, fix_par, nm))
+            ms = self.repeat(r, f"check-{latency}ms", lambda nm: self.check(inv, nm, expect))
             s["check_s"] = [m.seconds for m in ms]
             self.memory(run, ms)
             if not a.skip_fix and not read_only:
@@ -342,7 +347,8 @@ class Bench:
                 plan = inventories.relay_plan(status)
                 endpoints = {c: (inventories.RELAY_ADDRESS, p) for c, p, _, _ in plan}
                 doc = inventories.ansible_inventory(status, endpoints, kh)
-                ms = self.repeat(a.ansible_repeat, f"ansible-check-{latency}ms", lambda nm: self.ansible("check.yml", doc, nm))
+                ms = self.repeat(a.ansible_repeat, f"ansible-check-{latency}ms",
+                                 lambda nm: self.ansible("check.yml", doc, nm))
                 s["ansible_check_s"] = [m.seconds for m in ms]
         finally:
             self.stop_relays()
@@ -352,7 +358,8 @@ class Bench:
         s0 = run0["samples"]
         status = self.lab_up(courts, "mix")
         inv = self.inventory
-        s0["floor_faulty_s"] = self.repeat(r, "floor-faulty", lambda nm: self.floor(inv, self.check_workers, nm))
+        s0["floor_faulty_s"] = self.repeat(r, "floor-faulty",
+                                           lambda nm: self.floor(inv, self.check_workers, nm))
         ms = self.repeat(r, "check-faulty", lambda nm: self.check(inv, nm, 1))
         s0["check_faulty_s"] = [m.seconds for m in ms]
         self.memory(run0, ms)
