@@ -62,6 +62,28 @@ def test_indonesian_page_carries_the_same_commands(name):
     assert "```sh" in id_.read_text() and en.name in id_.read_text(), "the pages link each other"
 
 
+def _troubleshooting_keys() -> tuple[set[str], set[str], set[str]]:
+    import typing
+
+    from tepat.results import UnreachableReason
+    source = (ROOT / "tepat" / "diagnosis.py").read_text()
+    kinds = set(re.findall(r'Finding\(\s*"([a-z_]+)"', source))
+    assert {"local_config", "network", "queue", "unreachable"} <= kinds, kinds
+    return set(CONTROLS), kinds, set(typing.get_args(UnreachableReason))
+
+
+@pytest.mark.parametrize("name", ["troubleshooting.md", "troubleshooting.id.md"])
+def test_troubleshooting_maps_every_control_diagnosis_and_reason(name):
+    """A heading per control id, per diagnosis kind and per unreachable reason."""
+    text = (ROOT / "docs" / name).read_text()
+    headings = {m.strip() for m in re.findall(r"^###\s+(.+)$", text, re.M)}
+    controls, kinds, reasons = _troubleshooting_keys()
+    for cid in controls:
+        assert any(h.startswith(f"{cid}:") for h in headings), f"{name}: no heading for {cid}"
+    for key in kinds | reasons:
+        assert any(h.startswith(f"`{key}`") for h in headings), f"{name}: no heading for `{key}`"
+
+
 # ---------------------------------------------------------------------------- lab helpers
 
 @pytest.fixture(scope="module")
