@@ -13,6 +13,11 @@ the end of the session unless ``TEPAT_KEEP_LAB=1``. It is the parsed ground trut
     lab.reset(["pn-ambon"], clean=True)  # ... or without faults
     lab.fault("pn-ambon", "hwclock-local")
 
+``pristine_lab`` (module scope) is the same lab guaranteed to match its ground truth: hosts
+are re-created first if tests of another module used the lab before (they may have fixed or
+broken hosts) or if the lab was already running before this session. Tests that change hosts
+and leave them changed should say so, or call ``lab.reset()`` when done.
+
 Needs root (the lab is containers, overlays and a bridge); without root the lab tests are
 skipped with that reason.
 """
@@ -114,9 +119,30 @@ class LabHandle(dict):
         return self.refresh()
 
     def up(self) -> "LabHandle":
-        tepat("lab", "up", "--courts", str(LAB_PARAMS["courts"]), "--seed", str(LAB_PARAMS["seed"]),
-              "--faults", LAB_PARAMS["faults"])
+        result = tepat("lab", "up", "--courts", str(LAB_PARAMS["courts"]),
+                       "--seed", str(LAB_PARAMS["seed"]), "--faults", LAB_PARAMS["faults"])
+        # Hosts kept from a lab that ran before may have been changed by anyone since.
+        self.inherited = "kept" in result.stderr
         return self.refresh()
+
+
+_MODULES_USING_LAB: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _track_lab_use(request: pytest.FixtureRequest):
+    if "lab" in request.fixturenames:
+        _MODULES_USING_LAB.add(request.module.__name__)
+    yield
+
+
+@pytest.fixture(scope="module")
+def pristine_lab(lab: LabHandle, request: pytest.FixtureRequest) -> LabHandle:
+    """The lab exactly as its ground truth says, for tests that look at faults."""
+    if lab.inherited or _MODULES_USING_LAB - {request.module.__name__}:
+        lab.reset()
+        lab.inherited = False
+    return lab
 
 
 @pytest.fixture(scope="session")

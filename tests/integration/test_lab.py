@@ -24,7 +24,7 @@ from tepat.courts import read_courts
 from tepat.lab.faults import FAULTS
 from tepat.zones import INDONESIA_ZONES
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("pristine_lab")]
 
 PHP = "/etc/php/8.2"
 REQUIRED_FIELDS = {"court_id", "address", "ssh_port", "ssh_user", "ssh_key", "known_hosts",
