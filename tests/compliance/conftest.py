@@ -74,6 +74,11 @@ class PlainFailureReports:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None):
+        # Every xdist worker would visit every host again, and a cascade needs a host's
+        # controls in one process: hosts are parallel already (--workers).
+        raise pytest.UsageError("the compliance suite visits hosts in parallel itself "
+                                "(--workers N); run it without pytest-xdist's -n")
     config.pluginmanager.register(PlainFailureReports(), "tepat_plain_failure_reports")
 
 
