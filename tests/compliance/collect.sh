@@ -70,7 +70,16 @@ echo "uptime=$_up"
 echo "now_real=$_now"
 case $_now in *.*) _mfmt='%.9Y %n' ;; *) _mfmt='%Y %n' ;; esac
 echo "@@ ps"
-_ps=$(ps -eo pid=,ppid=,comm= 2>/dev/null)
+# Only this system's processes: a container host also sees its containers' daemons, which
+# are not its own. Left out: processes in another PID namespace ("-": not ours to inspect,
+# as root-owned daemons are for an unprivileged user, stays in; old ps without pidns: all).
+_ns=$(ps -o pidns= -p $$ 2>/dev/null)
+if [ -n "$_ns" ] && [ "$_ns" != "-" ]; then
+    _ps=$(ps -eo pid=,ppid=,pidns=,comm= 2>/dev/null | while read -r _a _b _n _c; do
+        [ "$_n" = "$_ns" ] || [ "$_n" = "-" ] && echo "$_a $_b $_c"; done)
+else
+    _ps=$(ps -eo pid=,ppid=,comm= 2>/dev/null)
+fi
 printf '%s\n' "$_ps"
 echo "@@ procstat"
 # Start times in clock ticks since boot (field 22 of /proc/PID/stat), for the few daemons
