@@ -127,7 +127,12 @@ class Bench:
         self.guard(f"lab up {courts} {faults}")
         log(f"lab up --courts {courts} --faults {faults} --seed {self.args.seed}")
         started = time.monotonic()
-        self.lab(f"lab-up-{courts}-{faults}").up(courts, self.args.seed, faults)
+        try:
+            self.lab(f"lab-up-{courts}-{faults}").up(courts, self.args.seed, faults)
+        except Exception as exc:  # noqa: BLE001 - a boot can fail under load: reconcile once more
+            self.note(f"lab up {courts} {faults} failed ({str(exc)[:200]}); retrying once")
+            time.sleep(10)
+            self.lab(f"lab-up-{courts}-{faults}-retry").up(courts, self.args.seed, faults)
         log(f"  lab up took {time.monotonic() - started:.0f} s")
         status = self.lab_status()
         if len(status["hosts"]) != courts:
