@@ -44,7 +44,8 @@ if not ZONE:
     server.shell(name="tepat: no timezone in this host's data",
                  commands=["echo 'tepat: host data has no timezone (court zone)' >&2; exit 1"])
 else:
-    snap = host.get_fact(TimeSnapshotFact, zone=ZONE, **SUDO)
+    API_HOST = host.data.get("api_host") or "apis.mahkamahagung.go.id"
+    snap = host.get_fact(TimeSnapshotFact, zone=ZONE, api_host=API_HOST, **SUDO)
 
 if ZONE and snap is not None:  # None: the fact failed and pyinfra already failed the host
     tz, chrony, svc = snap.timezone, snap.chrony, snap.services
@@ -139,3 +140,6 @@ if ZONE and snap is not None:  # None: the fact failed and pyinfra already faile
         safety.unlock(name="tepat: release the host lock", run=RUN, **SUDO)
     for line in php_plan.report:
         record.note(NAME, line)
+    for control, why in snap.unfixable.problems(API_HOST):
+        record.UNFIXABLE[NAME].append((control, why))
+        logger.warning(f"{host.print_prefix}{control} (not fixed by tepat fix): {why}")

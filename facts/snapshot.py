@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from pyinfra.api import FactBase
 
-from facts import chrony, clock, php, services, timezone
+from facts import chrony, clock, php, services, timezone, unfixable
 
 MARK = "##tepat-part "
-PARTS = ("php", "timezone", "chrony", "services", "clock")
+PARTS = ("php", "timezone", "chrony", "services", "clock", "unfixable")
 
 
 @dataclass
@@ -24,12 +24,14 @@ class Snapshot:
     chrony: chrony.Chrony
     services: services.Services
     clock: clock.FakedClock
+    unfixable: unfixable.Unfixable
 
 
-def script(zone: str) -> str:
+def script(zone: str, api_host: str = "apis.mahkamahagung.go.id") -> str:
     # LD_PRELOAD/FAKETIME: see facts/services.py; set for the whole script, every part.
     bodies = {"php": php.SCRIPT, "timezone": timezone.script(zone), "chrony": chrony.SCRIPT,
-              "services": services.SCRIPT, "clock": clock.SCRIPT}
+              "services": services.SCRIPT, "clock": clock.SCRIPT,
+              "unfixable": unfixable.script(api_host)}
     out = ["unset LD_PRELOAD FAKETIME"]
     for name in PARTS:
         out.append(f"echo '{MARK}{name}'")
@@ -49,7 +51,7 @@ def parse(lines: list[str]) -> Snapshot:
             current.append(line)
     return Snapshot(php.parse(parts["php"]), timezone.parse(parts["timezone"]),
                     chrony.parse(parts["chrony"]), services.parse(parts["services"]),
-                    clock.parse(parts["clock"]))
+                    clock.parse(parts["clock"]), unfixable.parse(parts["unfixable"]))
 
 
 class TimeSnapshotFact(FactBase):
@@ -59,12 +61,13 @@ class TimeSnapshotFact(FactBase):
 
     .. code:: python
 
-        snap = host.get_fact(TimeSnapshotFact, zone=host.data.timezone)
+        snap = host.get_fact(TimeSnapshotFact, zone=host.data.timezone,
+                             api_host=host.data.api_host)
         snap.php.runtimes, snap.timezone.matches, snap.chrony.installed
     """
 
-    def command(self, zone: str) -> str:
-        return script(zone)
+    def command(self, zone: str, api_host: str = "apis.mahkamahagung.go.id") -> str:
+        return script(zone, api_host)
 
     def process(self, output: list[str]) -> Snapshot:
         return parse(output)

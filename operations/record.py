@@ -31,6 +31,7 @@ class Change:
 PLANNED: dict[str, list[Change]] = defaultdict(list)
 NOTES: dict[str, list[str]] = defaultdict(list)
 WAITS: dict[str, Any] = {}
+UNFIXABLE: dict[str, list[tuple[str, str]]] = defaultdict(list)  # (control, why) per host
 
 
 def reset() -> None:
@@ -38,6 +39,7 @@ def reset() -> None:
     PLANNED.clear()
     NOTES.clear()
     WAITS.clear()
+    UNFIXABLE.clear()
 
 
 def note(host_name: str, text: str) -> None:

@@ -104,6 +104,7 @@ class HostFix:
     error: str | None = None
     reason: str | None = None  # unreachable: auth, host_key, timeout, refused, no_route, no_address
     sync: str | None = None  # NTP-03 after the wait
+    unfixable: list[dict[str, str]] = field(default_factory=list)  # NET-0x, DB-TZ-01: reported
     wave: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -114,6 +115,8 @@ class HostFix:
                 out[key] = getattr(self, key)
         if self.notes:
             out["notes"] = self.notes
+        if self.unfixable:
+            out["unfixable"] = self.unfixable
         return out
 
 
@@ -368,6 +371,7 @@ def run_wave(wave: Wave, opts: argparse.Namespace, secrets: dict[str, str]) -> l
             results[t.name] = fix
             continue
         fix.notes = list(record.NOTES.get(host.name, []))
+        fix.unfixable = [{"control": c, "detail": d} for c, d in record.UNFIXABLE.get(host.name, [])]
         failed = host in state.failed_hosts
         for change in record.PLANNED.get(host.name, []):
             if opts.dry:
@@ -417,6 +421,8 @@ def render_terminal(fixes: list[HostFix], waves: list[Wave], dry: bool, diff: bo
                     print(f"        {line}", file=stream)
         for note in fix.notes:
             print(f"    note: {note}", file=stream)
+        for u in fix.unfixable:
+            print(f"    not fixable here: {u['control']} {u['detail']}", file=stream)
         if fix.sync:
             print(f"    {fix.sync}", file=stream)
     counts = {s: sum(f.status == s for f in fixes)

@@ -155,6 +155,10 @@ def test_dry_run_changes_nothing_and_plans_every_fixable_fault(fix_lab) -> None:
         assert expected <= planned, (h["court_id"], h["faults"], got["changes"])
         if not h["faults"]:
             assert got["status"] == "unchanged" and got["changes"] == [], got
+        # Unfixable faults are named: the first failing NET layer, MariaDB's own zone.
+        net = sorted(c for c in h["expected_failures"] if c.startswith("NET-"))
+        wanted = set(net[:1]) | ({"DB-TZ-01"} if "db-wrong-timezone" in h["faults"] else set())
+        assert {u["control"] for u in got.get("unfixable", [])} == wanted, (h["court_id"], got)
     # Diffs are shown for file changes.
     diffs = [c.get("diff", "") for r in report["hosts"] for c in r.get("changes", [])]
     assert any(d.startswith("--- a/") for d in diffs)

@@ -194,3 +194,37 @@ def test_snapshot_script_runs_here() -> None:
     assert out.returncode == 0, out.stderr
     snap = snapshot.parse(out.stdout.splitlines())
     assert snap.timezone.os_id != "unknown"
+
+
+# --- facts/unfixable.py: recorded from lab hosts with the api-* / ca-untrusted / db faults ---
+
+@pytest.mark.parametrize("line, control", [
+    ("api 6 000", "NET-01"),     # api-no-dns
+    ("api 7 000", "NET-02"),     # api-dead-address (refused)
+    ("api 28 000", "NET-02"),    # blocked egress (timeout)
+    ("api 60 000", "NET-03"),    # ca-untrusted
+    ("api 0 503", "NET-04"),     # api-5xx
+])
+def test_unfixable_first_failing_layer(line: str, control: str) -> None:
+    from facts import unfixable
+    problems = unfixable.parse([line]).problems("apis.mahkamahagung.go.id")
+    assert [c for c, _ in problems] == [control]
+
+
+def test_unfixable_nothing_when_the_api_answers_and_db_follows_the_os() -> None:
+    from facts import unfixable
+    assert unfixable.parse(["api 0 200"]).problems("apis.mahkamahagung.go.id") == []
+    assert unfixable.parse([]).problems("x") == []  # no curl: nothing claimed
+
+
+def test_unfixable_database_zone() -> None:
+    from facts import unfixable
+    state = unfixable.parse(["api 0 200",
+                             "db /etc/mysql/mariadb.conf.d/95-sipp.cnf:default-time-zone = '+00:00'"])
+    ((control, why),) = state.problems("apis.mahkamahagung.go.id")
+    assert control == "DB-TZ-01" and "95-sipp.cnf" in why and "'+00:00'" in why
+
+
+def test_unfixable_script_quotes_the_api_host() -> None:
+    from facts import unfixable
+    assert "'https://api.example;reboot/'" in unfixable.script("api.example;reboot")
