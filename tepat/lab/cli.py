@@ -11,8 +11,8 @@ EPILOG = """\
 examples:
   sudo tepat lab up --courts 20 --faults mix --seed 7   20 courts, a reproducible fault mix
   sudo tepat lab up --courts all                       all 382 courts, every one compliant
-  tepat lab status                                     hosts, addresses, faults
-  tepat lab status --json                              ground truth for tests
+  sudo tepat lab status                                hosts, addresses, faults
+  sudo tepat lab status --json                         ground truth for tests
   sudo tepat lab fault pn-ambon chrony-stopped          add one fault to one host
   tepat lab fault --list                               every fault and the controls it trips
   sudo tepat lab reset pn-ambon --clean                re-create a host without faults
@@ -26,7 +26,8 @@ State: /var/lib/tepat/lab (TEPAT_LAB_DIR overrides). See docs/lab.md.
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     lab = subparsers.add_parser(
         "lab", help="simulated PN servers to test and rehearse on (needs root)",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A fleet of real PN servers (systemd-nspawn containers) to test against "
+        "and rehearse on. Needs root.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lab.add_argument("--state-dir", metavar="DIR",
                      help="lab state directory (default $TEPAT_LAB_DIR or /var/lib/tepat/lab)")
