@@ -7,7 +7,8 @@ SVC-01 (Badilum letter 720/DJU/TI1.1/III/2025, step 1).
 
 Host data used: ``timezone`` (the court's IANA zone), ``ntp_servers`` (approved time sources;
 national defaults otherwise), ``tepat_restart_database`` (restart MariaDB/MySQL after a zone
-change instead of only reporting it), ``_sudo`` (default: when the SSH user is not root).
+change instead of only reporting it), ``_sudo`` (default: when the SSH user is not root),
+``tepat_sudo_password`` (set by ``tepat fix --ask-pass``: fed to ``sudo -S`` on stdin).
 
 The host is read ONCE (``facts.snapshot``: one command); everything after is planned from that
 snapshot, so an already-compliant host gets no operation at all, not even the lock. When there
@@ -27,6 +28,11 @@ from tepat.inventory import DEFAULT_NTP_SERVERS
 ZONE = host.data.get("timezone")
 USER = host.data.get("ssh_user") or (getpass.getuser() if host.name.startswith("@local") else "root")
 SUDO = {"_sudo": bool(host.data.get("_sudo", USER != "root"))}
+if SUDO["_sudo"] and host.data.get("tepat_sudo_password"):
+    # sudo reads the password from stdin (-S): never on a command line, in the environment of
+    # a remote process, or in a log (pyinfra's own _sudo_password passes it in `env ...`).
+    SUDO = {"_sudo": False, "_shell_executable": "sudo -S -p '' -k sh",
+            "_stdin": host.data.get("tepat_sudo_password") + "\n"}
 RUN = safety.run_id()
 NAME = host.name
 

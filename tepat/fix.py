@@ -183,7 +183,7 @@ def _host_data(target: Target, opts: argparse.Namespace, secrets: dict[str, str]
         if ssh_config and target.bastion:
             data["ssh_config_file"] = ssh_config
     if secrets.get("sudo_password") and data.get("_sudo"):
-        data["_sudo_password"] = secrets["sudo_password"]
+        data["tepat_sudo_password"] = secrets["sudo_password"]  # deploy.py: sudo -S on stdin
     if opts.restart_database:
         data["tepat_restart_database"] = True
     if getattr(opts, "ntp_server", None):
@@ -242,10 +242,11 @@ def _release_locks(state, connect_errors: dict[str, str]) -> None:
     for host in list(state.failed_hosts):
         if host.name in connect_errors or host not in state.activated_hosts:
             continue
+        password = host.data.get("tepat_sudo_password")
+        sudo = ({"_shell_executable": "sudo -S -p '' -k sh", "_stdin": password + "\n"}
+                if password and host.data.get("_sudo") else {"_sudo": bool(host.data.get("_sudo"))})
         try:
-            host.run_shell_command(safety.unlock_command(safety.run_id()),
-                                   _sudo=bool(host.data.get("_sudo")),
-                                   _sudo_password=host.data.get("_sudo_password") or "")
+            host.run_shell_command(safety.unlock_command(safety.run_id()), **sudo)
         except Exception:  # noqa: BLE001 (best effort; the lock goes stale otherwise)
             pass
 

@@ -68,9 +68,10 @@ def test_host_data_verifies_host_keys_and_uses_sudo() -> None:
     data = fix._host_data(FLEET[0], opts(known_hosts="/tmp/kh"), {"sudo_password": "s3cret"}, None)
     assert data["ssh_strict_host_key_checking"] == "yes"
     assert data["ssh_known_hosts_file"] == "/tmp/kh"
-    assert data["_sudo"] is True and data["_sudo_password"] == "s3cret"
+    assert data["_sudo"] is True and data["tepat_sudo_password"] == "s3cret"
+    assert "_sudo_password" not in data  # pyinfra's would put it in `env ...` on the host
     root = fix._host_data(target("pn-ambon", user="root"), opts(), {}, None)
-    assert root["_sudo"] is False and "_sudo_password" not in root
+    assert root["_sudo"] is False and "tepat_sudo_password" not in root
     assert root["ssh_known_hosts_file"].endswith("/.ssh/known_hosts")
 
 
