@@ -21,13 +21,14 @@ show() { # print a small file with builtins only (no cat process)
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
-if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
+_uid=$(id -u)
+if [ "$_uid" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
 # A wedged daemon (systemd, chronyd, the database) must not hang the fleet run.
 if have timeout; then _to="timeout 15"; else _to=; fi
 
 echo "@@ meta"
 echo "host_time=$(date +%s.%N)"
-echo "uid=$(id -u)"
+echo "uid=$_uid"
 if [ -r /etc/os-release ]; then
     while IFS= read -r _l; do
         case $_l in ID=*|ID_LIKE=*|VERSION_ID=*|PRETTY_NAME=*) echo "os_$_l" ;; esac
@@ -126,6 +127,25 @@ grep -H -n -E '^[[:space:]]*(server|pool|peer|refclock|sourcedir|include|confdir
     /etc/chrony/chrony.conf /etc/chrony.conf /etc/chrony/conf.d/*.conf \
     /etc/chrony/sources.d/*.sources /run/chrony-dhcp/*.sources 2>/dev/null
 
+# ---------------------------------------------------------------- network (NET-01..04, CLK-01)
+echo "@@ dns"
+_addrs=$($_to getent ahosts "$TEPAT_API" 2>&1); _rc=$?
+printf '%s\n' "$_addrs"
+echo "rc=$_rc"
+echo "@@ curl"
+if [ "$_rc" = 0 ] && have curl; then
+    echo "before=$(date +%s.%N)"
+    # The system trust store (curl's default CA bundle); -D - puts the headers, with the
+    # API's Date, on stdout.
+    curl -sS -o /dev/null -D - --connect-timeout 5 -m 10 \
+        -w 'tepat_curl code=%{http_code} connect=%{time_connect} verify=%{ssl_verify_result} ip=%{remote_ip}\n' \
+        "https://$TEPAT_API/" 2>&1
+    echo "rc=$?"
+    echo "after=$(date +%s.%N)"
+elif [ "$_rc" = 0 ]; then
+    echo "nocurl=yes"
+fi
+
 # ---------------------------------------------------------------- PHP (PHP-TZ-01, SVC-01)
 # Runtimes: Debian/Ubuntu /etc/php/<ver>/<sapi>, RHEL /etc/php.ini + /etc/php.d, remi
 # /etc/opt/remi/phpXY, SCL /etc/opt/rh/rh-phpXY, XAMPP /opt/lampp/etc.
@@ -166,12 +186,36 @@ if [ -f /opt/lampp/etc/php.ini ]; then
 fi
 echo "@@ php_cli"
 # Each CLI binary reports its own effective value (ini + scan dir, as PHP itself resolves it).
+# The first one also makes SIPP's kind of request to the API (one PHP start less per host):
+# PHP's curl extension if loaded, else its openssl streams, each with PHP's own CA settings
+# (curl.cainfo / openssl.cafile) and peer verification on; it prints its own php_tls section.
+[ "$_rc" = 0 ] && _tls=$TEPAT_API || _tls=
 for _b in /usr/bin/php[0-9]* /usr/bin/php /opt/remi/*/root/usr/bin/php /opt/rh/*/root/usr/bin/php /opt/lampp/bin/php; do
     [ -x "$_b" ] || continue
     case $_b in /usr/bin/php) [ -n "$_seen_php" ] && continue ;; *-*|*config*|*ize*) continue ;; esac
     _seen_php=yes
     echo "binary=$_b"
-    $_to "$_b" -r 'echo "version=", PHP_VERSION, "\nini=", var_export(ini_get("date.timezone"), true), "\neffective=", @date_default_timezone_get(), "\nloaded=", php_ini_loaded_file(), "\n";' 2>&1
+    TEPAT_TLS=$_tls $_to "$_b" -r '
+echo "version=", PHP_VERSION, "\nini=", var_export(ini_get("date.timezone"), true), "\neffective=", @date_default_timezone_get(), "\nloaded=", php_ini_loaded_file(), "\n";
+$h = getenv("TEPAT_TLS");
+if ($h) {
+  echo "@@ php_tls\n";
+  if (function_exists("curl_init")) {
+    $c = curl_init("https://" . $h . "/");
+    curl_setopt($c, CURLOPT_RETURNTRANSFER, true); curl_setopt($c, CURLOPT_CONNECTTIMEOUT, 5);
+    curl_setopt($c, CURLOPT_TIMEOUT, 10); curl_setopt($c, CURLOPT_SSL_VERIFYPEER, true);
+    curl_setopt($c, CURLOPT_SSL_VERIFYHOST, 2);
+    curl_exec($c);
+    echo "via=curl\nerrno=", curl_errno($c), "\nerror=", curl_error($c), "\ncode=", curl_getinfo($c, CURLINFO_HTTP_CODE), "\n";
+  } else {
+    $ctx = stream_context_create(array("ssl" => array("verify_peer" => true, "verify_peer_name" => true, "peer_name" => $h)));
+    $s = @stream_socket_client("ssl://" . $h . ":443", $en, $es, 10, STREAM_CLIENT_CONNECT, $ctx);
+    $e = error_get_last();
+    echo "via=openssl\nerrno=", $s ? 0 : ($en ? $en : 1), "\nerror=", $s ? "" : str_replace("\n", " ", $e ? $e["message"] : $es), "\n";
+  }
+  echo "@@ php_cli\n";
+}' 2>&1
+    _tls=
 done
 echo "@@ php_grep"
 # Every date.timezone line in every PHP / php-fpm / Apache config, with pool and vhost
@@ -213,45 +257,6 @@ stat -c "$_mfmt" /etc/localtime /etc/timezone /etc/php/*/*/php.ini /etc/php/*/*/
     /etc/mysql/my.cnf /etc/mysql/mariadb.cnf /etc/mysql/conf.d /etc/mysql/conf.d/*.cnf \
     /etc/mysql/mariadb.conf.d /etc/mysql/mariadb.conf.d/*.cnf /etc/mysql/mysql.conf.d/*.cnf \
     /etc/my.cnf /etc/my.cnf.d /etc/my.cnf.d/*.cnf $_apache_conf 2>/dev/null
-
-# ---------------------------------------------------------------- network (NET-01..04, CLK-01)
-echo "@@ dns"
-_addrs=$($_to getent ahosts "$TEPAT_API" 2>&1); _rc=$?
-printf '%s\n' "$_addrs"
-echo "rc=$_rc"
-echo "@@ curl"
-if [ "$_rc" = 0 ] && have curl; then
-    echo "before=$(date +%s.%N)"
-    # The system trust store (curl's default CA bundle); -D - puts the headers, with the
-    # API's Date, on stdout.
-    curl -sS -o /dev/null -D - --connect-timeout 5 -m 10 \
-        -w 'tepat_curl code=%{http_code} connect=%{time_connect} verify=%{ssl_verify_result} ip=%{remote_ip}\n' \
-        "https://$TEPAT_API/" 2>&1
-    echo "rc=$?"
-    echo "after=$(date +%s.%N)"
-elif [ "$_rc" = 0 ]; then
-    echo "nocurl=yes"
-fi
-echo "@@ php_tls"
-# SIPP talks to the API through PHP: PHP's curl extension if loaded, else its openssl streams,
-# each with PHP's own CA settings (curl.cainfo / openssl.cafile) and peer verification on.
-if [ "$_rc" = 0 ] && have php; then
-    TEPAT_API=$TEPAT_API $_to php -r '
-$h = getenv("TEPAT_API");
-if (function_exists("curl_init")) {
-  $c = curl_init("https://" . $h . "/");
-  curl_setopt($c, CURLOPT_RETURNTRANSFER, true); curl_setopt($c, CURLOPT_CONNECTTIMEOUT, 5);
-  curl_setopt($c, CURLOPT_TIMEOUT, 10); curl_setopt($c, CURLOPT_SSL_VERIFYPEER, true);
-  curl_setopt($c, CURLOPT_SSL_VERIFYHOST, 2);
-  curl_exec($c);
-  echo "via=curl\nerrno=", curl_errno($c), "\nerror=", curl_error($c), "\ncode=", curl_getinfo($c, CURLINFO_HTTP_CODE), "\n";
-} else {
-  $ctx = stream_context_create(array("ssl" => array("verify_peer" => true, "verify_peer_name" => true, "peer_name" => $h)));
-  $s = @stream_socket_client("ssl://" . $h . ":443", $en, $es, 10, STREAM_CLIENT_CONNECT, $ctx);
-  $e = error_get_last();
-  echo "via=openssl\nerrno=", $s ? 0 : ($en ? $en : 1), "\nerror=", $s ? "" : str_replace("\n", " ", $e ? $e["message"] : $es), "\n";
-}' 2>&1
-fi
 
 # ---------------------------------------------------------------- database (DB-TZ-01)
 echo "@@ db"
