@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,6 @@ class Wave:
 
 
 def _matches(target: Target, pattern: str) -> bool:
-    from fnmatch import fnmatchcase
     return any(fnmatchcase(n, pattern) for n in (target.name, *target.groups))
 
 
@@ -470,8 +470,6 @@ def run(opts: argparse.Namespace) -> int:
         raise InputError(f"--fail-percent {opts.fail_percent}: give a number from 0 to 100")
     if opts.host and not opts.court:
         raise InputError("--host needs --court: the court's zone is what the fix applies")
-    if opts.format == "json" and opts.diff:
-        pass  # diffs go into each change entry
     if opts.ntp_server:
         from tepat.validate import has_shell_meta, is_address
         opts.ntp_server = [x.strip() for v in opts.ntp_server for x in v.split(",") if x.strip()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import pytest
 
@@ -88,6 +89,7 @@ def test_bastion_config_has_proxyjump(tmp_path) -> None:
     t.bastion = "jump@gw.example:2200"
     path = fix._bastion_config([t, target("pn-sleman")])
     text = open(path).read()
+    os.unlink(path)
     assert "Host 10.20.30.40\n    ProxyJump jump@gw.example:2200" in text
     assert "10.77.1.2" not in text
 
