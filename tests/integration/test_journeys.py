@@ -18,8 +18,9 @@ themselves, over the lab's own SSH (pinned keys, root), not through tepat.
 Bad input in each journey (unknown or ambiguous court, unreachable address, wrong password,
 changed host key) gets one message, the documented exit status, and leaves /etc unchanged.
 
-The module holds the lab's lock while it runs (other sessions' ``tepat lab reset`` waits) and
-re-creates, with their faults, the hosts it changed, so other tests find the ground truth.
+Each lab test holds the lab's lock while it runs (other sessions' ``tepat lab reset`` waits)
+and afterwards re-creates, with their faults, the hosts it changed, so every test (this
+module's and the others') finds the lab as its ground truth says.
 """
 from __future__ import annotations
 
@@ -86,10 +87,11 @@ def test_troubleshooting_maps_every_control_diagnosis_and_reason(name):
 
 # ---------------------------------------------------------------------------- lab helpers
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def jlab(lab):
-    """The session's lab, locked for this module, every reachable host answering; afterwards
-    the hosts this module changed are re-created with their faults."""
+    """The session's lab, locked for this test, every reachable host answering; afterwards
+    the hosts the test changed are re-created with their faults (after the lock is released:
+    `tepat lab reset` takes it), so the next test finds the ground truth."""
     from tepat.lab.lab import LabPaths, state_dir_from_env
 
     handle = open(LabPaths(state_dir_from_env()).lock, "w")
@@ -321,6 +323,7 @@ def test_central_rollout_through_a_jump_host(jlab, tmp_path):
     assert out.returncode == 0 and "complete" in out.stdout.lower(), out.stdout + out.stderr
 
     # Bad input. An unknown group: one message, exit 2, nothing contacted.
+    etc_before = on_hosts(lab, reachable, ETC_HASH)
     out = timed("unknown PT", dry_pt, {**values, "PT": "pt_atlantis"}, **kw)
     assert out.returncode == 2 and "matches no host or group" in one_message(out), out.stderr
     # A hosts file with a bad address: every problem named with file and line, exit 2.
@@ -351,6 +354,7 @@ def test_central_rollout_through_a_jump_host(jlab, tmp_path):
     assert out.returncode == 1 and re.search(rf"{victim['court_id']}\s+unreachable \(host_key\)",
                                              one_message(out)), out.stdout
     assert changed_kh.read_text() == pinned_before
+    assert on_hosts(lab, reachable, ETC_HASH) == etc_before, "bad input changed /etc on a host"
 
     # Through the jump host: every target's sshd saw logins of tepat's user from the bastion
     # (the dry runs, the waves and the check each log in once). Other test sessions may log in
