@@ -159,6 +159,7 @@ def one_message(out: subprocess.CompletedProcess) -> str:
 
 # ---------------------------------------------------------------------------- central rollout
 
+@pytest.mark.lab
 def test_central_rollout_through_a_jump_host(jlab, tmp_path):
     lab = jlab
     cmds = commands(page("central-rollout"))
@@ -421,6 +422,7 @@ LAPTOP_FAULTS = {"php-ini-wrong-zone", "php-no-timezone", "php-confd-override",
                  "hwclock-local", "chrony-stopped", "php-fpm-stale"}
 
 
+@pytest.mark.lab
 def test_laptop_technician_by_address_with_password_and_sudo(jlab, tmp_path):
     lab = jlab
     cmds = commands(page("laptop-technician"))
@@ -481,6 +483,7 @@ def test_laptop_technician_by_address_with_password_and_sudo(jlab, tmp_path):
     assert "sesuai" in out.stdout
 
 
+@pytest.mark.lab
 def test_laptop_bad_input_touches_nothing(jlab, tmp_path):
     """Unknown or ambiguous court, unreachable address, wrong password, changed host key."""
     lab = jlab
@@ -537,6 +540,7 @@ def test_laptop_bad_input_touches_nothing(jlab, tmp_path):
 
 # ---------------------------------------------------------------------------- periodic compliance
 
+@pytest.mark.lab
 def test_periodic_run_records_history_and_reports_a_newly_failing_court(jlab, tmp_path):
     lab = jlab
     cmds = commands(page("periodic-compliance"))
