@@ -1,7 +1,8 @@
 """The lab's life cycle: up (and reconcile), down, status (ground truth), fault, reset.
 
-A second, private lab can run beside the shared one in its own network namespace:
-``unshare --net`` with ``TEPAT_LAB_DIR`` and ``TEPAT_LAB_INVENTORY`` set elsewhere.
+A second, private lab can run beside the shared one in its own network namespace
+(``nsenter --net=/run/netns/NAME`` or ``unshare --net``, never ``ip netns exec``) with
+``TEPAT_LAB_DIR`` and ``TEPAT_LAB_INVENTORY`` set elsewhere.
 
 State lives in one directory (default ``/var/lib/tepat/lab``, ``TEPAT_LAB_DIR`` overrides):
 ``state.json`` records every process the lab started (pid and start time), each host's
@@ -174,6 +175,12 @@ class Lab:
     def _require_root() -> None:
         if os.geteuid() != 0:
             raise LabInputError("the lab needs root (containers, overlays, a bridge): run it with sudo")
+        if not cgroups.hierarchies():
+            # `ip netns exec` mounts a fresh /sys, hiding the cgroup file systems nspawn needs
+            # (and its overlays would be invisible to the next command): enter only the netns.
+            raise LabInputError("no cgroup file system under /sys/fs/cgroup (inside `ip netns exec`?); "
+                                "enter a private lab's namespace with `nsenter --net=/run/netns/NAME` "
+                                "instead (see docs/lab.md)")
 
     # --- shared material -----------------------------------------------------------------
 
@@ -266,6 +273,7 @@ class Lab:
             f"--network-bridge={BRIDGE}", "--timezone=off", "--resolv-conf=off",
             "--link-journal=no", "--console=read-only",
         ]
+        network.remove_veth(record["machine"])
         cmd = cgroups.wrap(cmd, cgroups.create(self.cgroup, record["machine"]))
         record["nspawn"] = procs.spawn(cmd, self.paths.host(record["court_id"]) / "console.log")
         deadline = time.monotonic() + 30

@@ -59,6 +59,17 @@ def leftover_veths() -> list[str]:
     return [link["ifname"] for link in links() if link.get("ifname", "").startswith(VETH_PREFIX)]
 
 
+def remove_veth(machine: str) -> None:
+    """Delete the machine's veth if a previous container of that name left it behind.
+
+    The kernel tears a dead container's network namespace down asynchronously; a host
+    re-created at once would otherwise fail with "File exists" on ``vb-<machine>``.
+    """
+    name = "vb-" + machine
+    if any(link.get("ifname") == name for link in links()):
+        _ip("link", "del", name, check=False)
+
+
 def remove_bridge() -> None:
     """Delete leftover container veths and the bridge (safe if already gone)."""
     for name in leftover_veths():
