@@ -63,6 +63,16 @@ def test_indonesian_page_carries_the_same_commands(name):
     assert "```sh" in id_.read_text() and en.name in id_.read_text(), "the pages link each other"
 
 
+def test_extractor_takes_sh_blocks_word_for_word(tmp_path):
+    md = tmp_path / "page.md"
+    md.write_text("text\n```sh\n# a comment\ntepat check -i \"$INVENTORY\" \\\n"
+                  "    --format json\n\ntepat history\n```\n```yaml\nnot: a command\n```\n"
+                  "```\nplain block\n```\n  ```sh\n  tepat fix --dry\n  ```\n")
+    assert commands(md) == ['tepat check -i "$INVENTORY" --format json', "tepat history",
+                            "tepat fix --dry"]
+    assert len(blocks(md)) == 2
+
+
 def _troubleshooting_keys() -> tuple[set[str], set[str], set[str]]:
     import typing
 
