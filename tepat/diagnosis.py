@@ -164,7 +164,8 @@ def _root_of(c: ControlResult, failing: dict[str, ControlResult]) -> str:
 def _fix_command(host: HostResult, inventory: str | None, extra: str = "") -> str:
     """The command that fixes this court, run the way this check was run: on this machine
     (no inventory), through the same inventory, or by address (laptop mode: "host ADDR")."""
-    court = f'--court "{host.court_name or host.court_id}"'
+    # Without a court (a plain `tepat check` on this machine) the person must name theirs.
+    court = (f'--court "{host.court_name}"' if host.pt else '--court "PN <your court>"')
     if inventory and inventory.startswith("host "):
         return f"`tepat fix {court} --host {inventory.removeprefix('host ')}{extra}`"
     if inventory and inventory != "local":

@@ -50,7 +50,8 @@ def _host_line(h: HostResult, lang: str) -> str:
     status = status_label(h.status, lang)
     if h.status == "unreachable":
         status += f" ({reason_label(h.reason, lang)})"
-    return f"{h.court_name} ({h.court_id}, {h.pt}, {h.timezone}, {h.address or '-'}): {status}"
+    facts = [f for f in (h.court_id, h.pt, h.timezone, h.address) if f and f != h.court_name]
+    return f"{h.court_name} ({', '.join(facts) or '-'}): {status}"
 
 
 def _table(title: str, rows: list[tuple[str, Tally]], lang: str) -> list[str]:
