@@ -186,7 +186,7 @@ def diagnose(host: HostResult, lang: str = "en", inventory: str | None = None) -
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGS)}")
     if host.status == "unreachable":
-        findings = [_unreachable(host, lang)]
+        findings = [_unreachable(host, lang, inventory)]
     else:
         findings = _findings(host, lang, inventory)
     return Diagnosis(host.court_id, host.court_name, host.pt, host.status, lang, findings)
@@ -413,7 +413,7 @@ def _queue(host: HostResult, lang: str) -> Finding:
     )
 
 
-def _unreachable(host: HostResult, lang: str) -> Finding:
+def _unreachable(host: HostResult, lang: str, inventory: str | None = None) -> Finding:
     addr = host.address or "?"
     reason = host.reason or "other"
     court = host.court_id
@@ -493,6 +493,14 @@ def _unreachable(host: HostResult, lang: str) -> Finding:
              "ini untuk melihat pesan lengkapnya."),
         ),
     }
+    if reason == "auth" and inventory and inventory.startswith("host "):
+        # Laptop mode: no hosts file involved, the person typed the user and password.
+        texts["auth"] = (texts["auth"][0], (
+            "Check the user name and password (or --ssh-key) you gave; the account must be "
+            "allowed to log in over SSH (PasswordAuthentication, AllowUsers in sshd_config).",
+            "Periksa kembali nama pengguna dan kata sandi (atau --ssh-key) yang dimasukkan; akun "
+            "tersebut harus diizinkan masuk melalui SSH (PasswordAuthentication, AllowUsers pada "
+            "sshd_config)."))
     title, action = texts.get(reason, texts["other"])
     return Finding(
         "unreachable", "", _pick(title, lang), _pick(action, lang),

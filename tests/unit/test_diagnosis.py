@@ -199,3 +199,16 @@ def test_docs_diagnosis_page_matches_the_code():
     for kind in ("local_config", "database", "network", "supreme_court", "check_error", "queue"):
         assert f"(`{kind}`)" in text
     assert text.count("| `") == 7  # every unreachable reason
+
+
+def test_wrong_password_by_address_points_at_the_credentials_not_the_hosts_file():
+    from tepat.diagnosis import diagnose
+    from tepat.results import HostResult
+
+    host = HostResult("pn-sleman", "PN Sleman", "PT Yogyakarta", "Asia/Jakarta", "10.20.30.40",
+                      "unreachable", reason="auth", error="Permission denied")
+    laptop = diagnose(host, "en", inventory="host technician@10.20.30.40")
+    text = " ".join(f.action for f in laptop.findings)
+    assert "password" in text and "production.hosts.yaml" not in text
+    fleet = diagnose(host, "en", inventory="inventories/production.py")
+    assert "production.hosts.yaml" in " ".join(f.action for f in fleet.findings)
