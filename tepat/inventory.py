@@ -38,7 +38,7 @@ from tepat.errors import InputError
 from tepat.validate import Problem, check_courts, check_zone, has_shell_meta, is_address, is_path, is_user
 
 API_HOST = "apis.mahkamahagung.go.id"
-# National time sources (shared/data/SOURCES.md): BSN keeps UTC(IDN); BMKG's server is widely
+# National time sources (inventories/SOURCES.md): BSN keeps UTC(IDN); BMKG's server is widely
 # configured; the id.pool.ntp.org zone adds redundancy. Inventory data may replace them.
 DEFAULT_NTP_SERVERS = ["ntp.bsn.go.id", "ntp.bmkg.go.id", "0.id.pool.ntp.org",
                        "1.id.pool.ntp.org", "2.id.pool.ntp.org", "3.id.pool.ntp.org"]

@@ -21,7 +21,7 @@ INDONESIA_ZONES: dict[str, str] = {
 # (a PHP ini may say Asia/Ujung_Pandang), never in the inventory.
 ALIASES: dict[str, str] = {"Asia/Ujung_Pandang": "Asia/Makassar"}
 
-# From the IANA tz database's region comments (see shared/data/SOURCES.md).
+# From the IANA tz database's region comments (see inventories/SOURCES.md).
 PROVINCE_ZONES: dict[str, str] = {
     **dict.fromkeys(
         [
