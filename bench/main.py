@@ -411,12 +411,13 @@ class Bench:
         self.partial = [run0]
         try:
             self.clean_phase(courts, status, run0, read_only)
-            for latency in [x for x in a.latency if x]:
+            slow = [x for x in a.latency if x] if a.latency_courts is None or courts in a.latency_courts else []
+            for latency in slow:
                 run = {"courts": courts, "latency_ms": latency, "samples": {}, "rss": [], "cg": [], "warmup": {}}
                 self.partial.append(run)
                 log(f"--- {courts} courts, {latency} ms round trip on every host")
                 self.slow_phase(courts, status, latency, run, read_only)
-            if not read_only and not a.skip_faulty:
+            if not read_only and not a.skip_faulty and (a.faulty_courts is None or courts in a.faulty_courts):
                 log(f"--- {courts} courts, fault mix (seed {a.seed})")
                 self.faulty_phase(courts, run0)
         finally:
@@ -567,6 +568,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ansible-slow", action="store_true", help="also run Ansible's check with slow links")
     p.add_argument("--latency", type=lambda t: [int(x) for x in t.split(",")], default=[0, 150],
                    help="round trips in ms (default 0,150; 0 = the lab's own links)")
+    p.add_argument("--latency-courts", type=_courts, metavar="N,N",
+                   help="run the slow-link figures only at these N (default: every N)")
+    p.add_argument("--faulty-courts", type=_courts, metavar="N,N",
+                   help="run the fault-mix phase (check, fix, Ansible fix) only at these N "
+                   "(default: every N)")
     p.add_argument("--seed", type=int, default=7, help="lab sample and fault mix seed (default 7)")
     p.add_argument("--skip-ansible", action="store_true")
     p.add_argument("--skip-fix", action="store_true", help="no tepat fix (read-only figures only)")

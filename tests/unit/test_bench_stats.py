@@ -124,3 +124,13 @@ def test_ansible_recap_is_counted_per_host_outcome():
     from bench.main import recap_counts
 
     assert recap_counts("TASK [x]\nok: [a]\n" + RECAP) == {"ok": 1, "changed": 1, "failed": 1, "unreachable": 1}
+
+
+def test_growth_falls_back_to_the_largest_smaller_size_that_has_the_figure():
+    runs = [stats.make_run(20, 0, {"check_s": [2.0], "fix_s": [10.0]}),
+            stats.make_run(100, 0, {"check_s": [5.0]}),
+            stats.make_run(382, 0, {"check_s": [19.0], "fix_s": [40.0]})]
+    verdicts = {v.target.split(" <=")[0]: v for v in stats.targets(runs)}
+    assert verdicts["check_s growth 100->382"].measured == "3.80x"
+    fix = verdicts["fix_s growth 20->382"]
+    assert fix.measured == "4.00x" and fix.status == "met"  # linear would be 19.1x
