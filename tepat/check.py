@@ -18,7 +18,7 @@ from typing import Any
 from tepat import PROJECT_ROOT
 from tepat.controls import CONTROLS
 from tepat.errors import InputError
-from tepat.inventory import Target, load_targets
+from tepat.inventory import Target, add_target_arguments, targets_from_args
 from tepat.results import ControlResult, HostResult, RunResult
 
 SUITE = PROJECT_ROOT / "tests" / "compliance"
@@ -45,19 +45,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "courts or the whole fleet, one SSH round trip per host, and report per court.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--limit", metavar="PATTERN",
-                   help="host or group names (pt_*, tz_*), comma-separated, globs allowed")
-    p.add_argument("--court", metavar="NAME", help="a court by name or id")
-    p.add_argument("--host", metavar="[USER@]ADDR[:PORT]", help="one server by address (not in any inventory)")
-    p.add_argument("--ssh-key", metavar="PATH", help="private key for --host")
-    p.add_argument("--ask-pass", action="store_true",
-                   help="prompt for the SSH password (typed once, kept in memory, handed to ssh "
-                   "by an askpass helper: never on a command line)")
-    p.add_argument("--known-hosts", metavar="PATH",
-                   help="known_hosts holding the host's key (default: your own ~/.ssh/known_hosts)")
-    p.add_argument("--ntp-server", action="append", metavar="ADDR",
-                   help="approved time server(s) for --host, as for tepat fix (repeat or "
-                   "comma-separate); default: the national servers")
+    add_target_arguments(p)
     p.add_argument("--format", choices=FORMATS, default="terminal", help="report format (default: terminal)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)")
     p.add_argument("--lang", choices=("id", "en"),
@@ -135,37 +123,13 @@ def _now() -> str:
 
 
 def _targets(args: argparse.Namespace) -> list[Target]:
-    if args.ssh_key and not args.host:
-        raise InputError("--ssh-key is for --host; an inventory names its keys in its hosts file")
-    if args.known_hosts and not args.host:
-        raise InputError("--known-hosts is for --host; an inventory names it in its hosts file")
-    for option, path in (("--ssh-key", args.ssh_key), ("--known-hosts", args.known_hosts)):
-        if path and not Path(os.path.expanduser(path)).is_file():
-            raise InputError(f"{option} {path}: no such file")
     if args.output and not Path(args.output).resolve().parent.is_dir():
         raise InputError(f"-o {args.output}: the folder {Path(args.output).resolve().parent} does not exist")
     if args.replay and not Path(args.replay).is_file():
         raise InputError(f"--replay {args.replay}: no such file")
     if args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
-    servers = [x.strip() for v in (args.ntp_server or []) for x in v.split(",") if x.strip()]
-    if servers:
-        from tepat.validate import has_shell_meta, is_address
-        if not args.host:
-            raise InputError("--ntp-server is for --host; an inventory names them in its hosts file")
-        bad = [x for x in servers if has_shell_meta(x) or not is_address(x)]
-        if bad:
-            raise InputError(f"--ntp-server {bad[0]!r} is not a host name or address")
-    targets = load_targets(args.inventory, args.limit, args.court, args.host)
-    for t in targets:
-        if args.host:
-            t.ssh_key = os.path.expanduser(args.ssh_key) if args.ssh_key else t.ssh_key
-            t.known_hosts = os.path.expanduser(args.known_hosts) if args.known_hosts else t.known_hosts
-            if servers:
-                t.data["ntp_servers"] = servers
-    if not targets:
-        raise InputError(f"inventory {args.inventory} has no hosts")
-    return targets
+    return targets_from_args(args)
 
 
 def check(targets: list[Target], workers: int = 48, progress: bool = True,

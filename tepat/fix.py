@@ -27,7 +27,7 @@ from typing import Any
 
 from tepat import PROJECT_ROOT
 from tepat.errors import InputError
-from tepat.inventory import Target, load_targets
+from tepat.inventory import Target, add_target_arguments, targets_from_args
 
 DEPLOY = PROJECT_ROOT / "deploy.py"
 WAVE_KEYWORDS = ("canary", "pt", "rest")
@@ -168,12 +168,7 @@ def _host_data(target: Target, opts: argparse.Namespace, secrets: dict[str, str]
         data = {k: v for k, v in data.items() if not k.startswith("ssh_")}
         data["_sudo"] = os.geteuid() != 0
     else:
-        if opts.ssh_key:
-            data["ssh_key"] = opts.ssh_key
-        if opts.known_hosts:
-            data["ssh_known_hosts_file"] = opts.known_hosts
-        elif "ssh_known_hosts_file" not in data:
-            data["ssh_known_hosts_file"] = os.path.expanduser("~/.ssh/known_hosts")
+        data.setdefault("ssh_known_hosts_file", os.path.expanduser("~/.ssh/known_hosts"))
         if target.user:
             data["ssh_user"] = target.user
         data.setdefault("ssh_user", getpass.getuser() if target.user is None and opts.host else "root")
@@ -186,8 +181,6 @@ def _host_data(target: Target, opts: argparse.Namespace, secrets: dict[str, str]
         data["tepat_sudo_password"] = secrets["sudo_password"]  # deploy.py: sudo -S on stdin
     if opts.restart_database:
         data["tepat_restart_database"] = True
-    if getattr(opts, "ntp_server", None):
-        data["ntp_servers"] = list(opts.ntp_server)
     data.pop("bastion", None)
     return data
 
@@ -470,13 +463,7 @@ def run(opts: argparse.Namespace) -> int:
         raise InputError(f"--fail-percent {opts.fail_percent}: give a number from 0 to 100")
     if opts.host and not opts.court:
         raise InputError("--host needs --court: the court's zone is what the fix applies")
-    if opts.ntp_server:
-        from tepat.validate import has_shell_meta, is_address
-        opts.ntp_server = [x.strip() for v in opts.ntp_server for x in v.split(",") if x.strip()]
-        bad = [x for x in opts.ntp_server if has_shell_meta(x) or not is_address(x)]
-        if bad:
-            raise InputError(f"--ntp-server {bad[0]!r} is not a host name or address")
-    targets = load_targets(opts.inventory, opts.limit, opts.court, opts.host)
+    targets = targets_from_args(opts)
     missing_zone = [t.name for t in targets if not t.timezone]
     if missing_zone:
         raise InputError("no court zone for " + ", ".join(missing_zone)
@@ -538,17 +525,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
         description="Run deploy.py (PHP-TZ-01, OS-TZ-01..03, NTP-01..03, CLK-01, SVC-01) on the "
         "chosen servers: back up and change only what is wrong, restart only what changed.",
     )
-    parser.add_argument("--limit", metavar="PATTERN",
-                        help="only these hosts or groups (comma-separated, globs allowed)")
-    parser.add_argument("--court", metavar="NAME", help="one court, by name or id")
-    parser.add_argument("--host", metavar="[USER@]ADDR[:PORT]",
-                        help="a server not in the inventory (needs --court)")
-    parser.add_argument("--ssh-key", metavar="PATH", help="SSH private key")
-    parser.add_argument("--ask-pass", action="store_true",
-                        help="prompt for the SSH password (also used for sudo)")
-    parser.add_argument("--known-hosts", metavar="PATH",
-                        help="known_hosts with the servers' pinned keys (default: the inventory's, "
-                        "else ~/.ssh/known_hosts); unknown keys are refused")
+    add_target_arguments(parser)
     parser.add_argument("--dry", action="store_true", help="show what would change; change nothing")
     parser.add_argument("--diff", action="store_true", help="show the change to each file")
     parser.add_argument("--format", choices=("terminal", "json"), default="terminal")
@@ -558,9 +535,6 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
                         "(default 0: any failure stops it)")
     parser.add_argument("--restart-database", action="store_true",
                         help="restart MariaDB/MySQL after a zone change (default: report only)")
-    parser.add_argument("--ntp-server", action="append", metavar="ADDR",
-                        help="approved time server(s) instead of the inventory's (repeat or "
-                        "comma-separate); default for --host: the national servers")
     parser.add_argument("--parallel", type=int, default=0, metavar="N",
                         help="hosts at a time (default: pyinfra's, 20 per CPU)")
     parser.add_argument("--connect-timeout", type=int, default=10, metavar="S")

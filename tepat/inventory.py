@@ -23,6 +23,7 @@ read it; tepat reads any other pyinfra inventory file too, with the same validat
 """
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import os
 import sys
@@ -434,4 +435,48 @@ def load_targets(inventory: str | None = None, limit: str | None = None,
         targets = [t for t in targets if _matches(t, patterns)]
         if not targets:
             raise InputError(f"--limit {limit!r} matches no host or group in {inventory}")
+    return targets
+
+
+# ---------------------------------------------------------------------------- command line
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options by which check and fix choose their hosts (``-i`` comes from the CLI)."""
+    parser.add_argument("--limit", metavar="PATTERN",
+                        help="host or group names (pt_*, tz_*), comma-separated, globs allowed")
+    parser.add_argument("--court", metavar="NAME", help="one court, by name or id")
+    parser.add_argument("--host", metavar="[USER@]ADDR[:PORT]",
+                        help="one server by address, outside any inventory (with --court)")
+    parser.add_argument("--ssh-key", metavar="PATH", help="SSH private key (instead of the inventory's)")
+    parser.add_argument("--ask-pass", action="store_true",
+                        help="prompt for the SSH password (typed once, kept in memory, never on a "
+                        "command line; also used for sudo)")
+    parser.add_argument("--known-hosts", metavar="PATH",
+                        help="known_hosts with the servers' pinned keys (default: the inventory's, "
+                        "else ~/.ssh/known_hosts); unknown or changed keys are refused")
+    parser.add_argument("--ntp-server", action="append", metavar="ADDR",
+                        help="approved time server(s) instead of the inventory's (repeat or "
+                        "comma-separate); default for --host: the national servers")
+
+
+def targets_from_args(args: argparse.Namespace) -> list[Target]:
+    """``load_targets`` for a parsed command line, with --ssh-key, --known-hosts and
+    --ntp-server applied to every target; InputError on any bad value."""
+    for option, path in (("--ssh-key", args.ssh_key), ("--known-hosts", args.known_hosts)):
+        if path and not Path(os.path.expanduser(path)).is_file():
+            raise InputError(f"{option} {path}: no such file")
+    servers = [x.strip() for v in (args.ntp_server or []) for x in v.split(",") if x.strip()]
+    bad = [x for x in servers if has_shell_meta(x) or not is_address(x)]
+    if bad:
+        raise InputError(f"--ntp-server {bad[0]!r} is not a host name or address")
+    targets = load_targets(args.inventory, args.limit, args.court, args.host)
+    if not targets:
+        raise InputError(f"inventory {args.inventory} has no hosts")
+    for t in targets:
+        if args.ssh_key:
+            t.ssh_key = t.data["ssh_key"] = os.path.expanduser(args.ssh_key)
+        if args.known_hosts:
+            t.known_hosts = t.data["ssh_known_hosts_file"] = os.path.expanduser(args.known_hosts)
+        if servers:
+            t.data["ntp_servers"] = servers
     return targets

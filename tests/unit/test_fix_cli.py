@@ -66,7 +66,9 @@ def test_bad_wave_specs(spec: str) -> None:
 
 
 def test_host_data_verifies_host_keys_and_uses_sudo() -> None:
-    data = fix._host_data(FLEET[0], opts(known_hosts="/tmp/kh"), {"sudo_password": "s3cret"}, None)
+    pinned = target(FLEET[0].name)
+    pinned.data["ssh_known_hosts_file"] = "/tmp/kh"  # the inventory's, or --known-hosts
+    data = fix._host_data(pinned, opts(), {"sudo_password": "s3cret"}, None)
     assert data["ssh_strict_host_key_checking"] == "yes"
     assert data["ssh_known_hosts_file"] == "/tmp/kh"
     assert data["_sudo"] is True and data["tepat_sudo_password"] == "s3cret"

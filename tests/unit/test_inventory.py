@@ -210,3 +210,28 @@ def test_show_prints_zone_offset_and_address(capsys):
 def test_missing_inventory_file_is_one_sentence(capsys):
     assert main(["inventory", "validate", "-i", "/nonexistent/inv.py"]) == 2
     assert capsys.readouterr().err.strip() == "tepat: inventory file /nonexistent/inv.py does not exist"
+
+
+def test_command_line_overrides_reach_every_target(tmp_path):
+    import argparse
+
+    from tepat.inventory import add_target_arguments, targets_from_args
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-i", "--inventory")
+    add_target_arguments(parser)
+    key, known = tmp_path / "key", tmp_path / "known_hosts"
+    key.write_text("k")
+    known.write_text("")
+    inv = _hosts_inventory(tmp_path, "only_listed: true\ncourts:\n  pn-ambon: {address: 10.0.0.1}\n"
+                                     "  pn-dobo: {address: 10.0.0.2}\n")
+    args = parser.parse_args(["-i", str(inv), "--ssh-key", str(key), "--known-hosts", str(known),
+                              "--ntp-server", "10.77.0.1,ntp.bsn.go.id"])
+    for t in targets_from_args(args):
+        assert t.ssh_key == t.data["ssh_key"] == str(key)
+        assert t.known_hosts == t.data["ssh_known_hosts_file"] == str(known)
+        assert t.data["ntp_servers"] == ["10.77.0.1", "ntp.bsn.go.id"]
+    for bad, message in ((["--ntp-server", "ntp;reboot"], "not a host name"),
+                         (["--known-hosts", str(tmp_path / "none")], "no such file")):
+        with pytest.raises(InputError, match=message):
+            targets_from_args(parser.parse_args(["-i", str(inv), *bad]))
