@@ -56,6 +56,28 @@ def state_dir_from_env() -> Path:
     return Path(os.environ.get("TEPAT_LAB_DIR") or DEFAULT_STATE_DIR)
 
 
+
+@contextmanager
+def hold_lock(path: Path, wait_s: float):
+    """Hold the lab's lock (flock on ``path``), waiting up to ``wait_s`` for another holder.
+
+    Every `tepat lab` command takes it; tests that change hosts hold it too, so a reset from
+    another session waits instead of re-creating hosts under them.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:  # closing the file releases the lock
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LabError(f"another `tepat lab` command is still working on "
+                                   f"{path.parent}") from None
+                time.sleep(0.5)
+        yield
+
 class LabError(RuntimeError):
     """The lab failed doing what was asked (a host did not boot ...): exit status 1."""
 
@@ -152,19 +174,8 @@ class Lab:
 
     @contextmanager
     def _locked(self):
-        self.paths.root.mkdir(parents=True, exist_ok=True)
-        with open(self.paths.lock, "w") as handle:
-            # Several test sessions may share one lab: wait for the other command to finish.
-            deadline = time.monotonic() + float(os.environ.get("TEPAT_LAB_LOCK_WAIT", "900"))
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise LabError(f"another `tepat lab` command is still working on "
-                                       f"{self.paths.root}") from None
-                    time.sleep(0.5)
+        # Several test sessions may share one lab: wait for the other command to finish.
+        with hold_lock(self.paths.lock, float(os.environ.get("TEPAT_LAB_LOCK_WAIT", "900"))):
             self.state = self._load()
             try:
                 yield

@@ -10,6 +10,7 @@ the end of the session unless ``TEPAT_KEEP_LAB=1``. It is the parsed ground trut
     lab.clean()                          # reachable entries without faults
     lab.ssh("pn-ambon", "date +%s")      # real ssh, pinned host key; root by default
     lab.reset()                          # destructive tests: fresh overlays, same faults
+    with lab.exclusive(changed): ...     # hold the lab lock; re-create `changed` hosts after
     lab.reset(["pn-ambon"], clean=True)  # ... or without faults
     lab.fault("pn-ambon", "hwclock-local")
 
@@ -27,6 +28,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -117,6 +120,32 @@ class LabHandle(dict):
     def fault(self, court_id: str, *names: str) -> "LabHandle":
         tepat("lab", "fault", court_id, *names)
         return self.refresh()
+
+    @contextmanager
+    def exclusive(self, changed: set[str] | list[str]):
+        """Hold the lab's lock while tests change hosts, with every reachable host answering;
+        afterwards re-create the hosts named in ``changed`` (with their faults) and empty it,
+        so the next module finds the ground truth."""
+        from tepat.lab.lab import LabPaths, hold_lock, state_dir_from_env
+
+        with hold_lock(LabPaths(state_dir_from_env()).lock, 900):
+            self.refresh()
+            waiting, deadline = list(self.reachable()), time.monotonic() + 180
+            while waiting and time.monotonic() < deadline:  # hosts another test re-created
+                waiting = [h for h in waiting
+                           if self.ssh(h["court_id"], "true", timeout=20).returncode]
+                if waiting:
+                    time.sleep(3)
+            if waiting:
+                pytest.fail(f"lab hosts not answering SSH: {[h['court_id'] for h in waiting]}")
+            yield self
+        # After the lock is released: `tepat lab reset` takes it itself.
+        if changed:
+            try:
+                self.reset(sorted(set(changed)))
+            except AssertionError:  # a host slow to boot on a loaded machine: once more
+                self.reset(sorted(set(changed)))
+            changed.clear()
 
     def up(self) -> "LabHandle":
         result = tepat("lab", "up", "--courts", str(LAB_PARAMS["courts"]),

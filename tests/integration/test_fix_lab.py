@@ -46,38 +46,8 @@ MUTATED: set[str] = set()  # court ids the tests changed: teardown re-creates th
 def fix_lab(lab):
     """The session's lab (tests/integration/conftest.py), every reachable host answering;
     afterwards the hosts these tests changed are re-created with their faults."""
-    import fcntl
-
-    from tepat.lab.lab import LabPaths, state_dir_from_env
-
-    # Hold the lab's own lock while these tests run: another session's `tepat lab reset` or
-    # `fault` waits (tepat lab waits up to 15 min for it) instead of re-creating hosts under us.
-    handle = open(LabPaths(state_dir_from_env()).lock, "w")
-    deadline = time.monotonic() + 900
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                pytest.fail("the lab stayed locked by another tepat lab command for 15 min")
-            time.sleep(0.5)
-    lab.refresh()
-    deadline = time.monotonic() + 180  # hosts being re-created by another test come back
-    waiting = list(lab.reachable())
-    while waiting and time.monotonic() < deadline:
-        waiting = [h for h in waiting if ssh(h, "true", timeout=20).returncode != 0]
-        if waiting:
-            time.sleep(3)
-    try:
-        if waiting:
-            pytest.fail(f"lab hosts not answering SSH: {[h['court_id'] for h in waiting]}")
+    with lab.exclusive(MUTATED):
         yield lab
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
-    if MUTATED:
-        lab.reset(sorted(MUTATED))
 
 
 def ssh(host: dict, command: str, timeout: int = 60) -> subprocess.CompletedProcess:

@@ -24,7 +24,6 @@ module's and the others') finds the lab as its ground truth says.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 import subprocess
@@ -102,37 +101,8 @@ def jlab(lab):
     """The session's lab, locked for this test, every reachable host answering; afterwards
     the hosts the test changed are re-created with their faults (after the lock is released:
     `tepat lab reset` takes it), so the next test finds the ground truth."""
-    from tepat.lab.lab import LabPaths, state_dir_from_env
-
-    handle = open(LabPaths(state_dir_from_env()).lock, "w")
-    deadline = time.monotonic() + 900
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                pytest.fail("the lab stayed locked by another tepat lab command for 15 min")
-            time.sleep(0.5)
-    try:
-        lab.refresh()
-        waiting, deadline = list(lab.reachable()), time.monotonic() + 180
-        while waiting and time.monotonic() < deadline:
-            waiting = [h for h in waiting if lab.ssh(h["court_id"], "true", timeout=20).returncode]
-            if waiting:
-                time.sleep(3)
-        if waiting:
-            pytest.fail(f"lab hosts not answering SSH: {[h['court_id'] for h in waiting]}")
+    with lab.exclusive(CHANGED):
         yield lab
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
-        if CHANGED:
-            try:
-                lab.reset(sorted(set(CHANGED)))
-            except AssertionError:  # a host slow to boot on a loaded machine: once more
-                lab.reset(sorted(set(CHANGED)))
-            CHANGED.clear()
 
 
 def on_hosts(lab, hosts: list[dict], command: str) -> dict[str, str]:
