@@ -35,8 +35,10 @@ def _common_parser() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # Imported here so that `tepat --version` stays fast and one broken command module
-    # cannot hide the others' help.
+    # Imported here so that `tepat --version` stays fast.
+    from tepat import check, controls_doc, enrol, fix, history, inventory_cli
+    from tepat.lab import cli as lab_cli
+
     parser = argparse.ArgumentParser(
         prog="tepat",
         description="Keep PN servers on their court's time zone and clock, so SIPP appeals "
@@ -47,14 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tepat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_parser()
-    for optional in ("tepat.check", "tepat.fix", "tepat.inventory_cli", "tepat.controls_doc", "tepat.history",
-                     "tepat.enrol", "tepat.lab.cli"):
-        try:
-            module = __import__(optional, fromlist=["add_parser"])
-        except ModuleNotFoundError as exc:
-            if exc.name != optional:
-                raise
-            continue
+    for module in (check, fix, enrol, history, inventory_cli, controls_doc, lab_cli):
         module.add_parser(sub, common)
     return parser
 
