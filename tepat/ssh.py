@@ -3,14 +3,18 @@
 tepat talks to hosts through the system ``ssh`` client (testinfra's ssh backend), never
 through paramiko, which accepts any host key. One ssh_config per run pins everything per
 host: the host key must already be in the known_hosts file (``StrictHostKeyChecking yes``),
-no password prompt can block a fleet run (``BatchMode yes``), a bastion is a ``ProxyJump``,
-and a short-lived master connection (``ControlMaster``) serves any further command a control
-may send to the same host.
+no password prompt can block a fleet run (``BatchMode yes``), a bastion is a ``ProxyJump``.
+
+A target gets no master connection: the collector visits each host once, and a master would
+be one more ssh process per host, lingering after it is done (on a 382-court run that was
+most of the controller's memory). A bastion does get one (``ControlMaster auto``): every
+target behind it then jumps through one login to the bastion instead of one each.
 """
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,7 @@ from pathlib import Path
 from tepat.results import UnreachableReason
 
 CONNECT_TIMEOUT_S = 10  # a healthy link to Papua (150 ms RTT) logs in within ~1 s
-CONTROL_PERSIST_S = 5  # any further command of a control comes right after; then the master goes
+CONTROL_PERSIST_S = 30  # a bastion's master outlives the gaps between its targets' jumps
 
 
 def host_alias(name: str) -> str:
@@ -43,7 +47,8 @@ class SshHost:
     bastion: str | None = None  # [user@]host[:port]
 
 
-def _bastion_block(spec: str, known_hosts: str | None, key: str | None) -> tuple[str, list[str]]:
+def _bastion_block(spec: str, known_hosts: str | None, key: str | None,
+                   control_dir: str) -> tuple[str, list[str]]:
     user, _, rest = spec.rpartition("@")
     host, port = rest, "22"
     if rest.startswith("["):
@@ -59,6 +64,8 @@ def _bastion_block(spec: str, known_hosts: str | None, key: str | None) -> tuple
         lines += [f"  IdentityFile {_quote(key)}", "  IdentitiesOnly yes"]
     if known_hosts:
         lines.append(f"  UserKnownHostsFile {_quote(known_hosts)}")
+    # %C: a hash, so the socket path stays short.
+    lines += ["  ControlMaster auto", f"  ControlPath {control_dir}/%C", f"  ControlPersist {CONTROL_PERSIST_S}s"]
     return alias, lines
 
 
@@ -76,7 +83,7 @@ def render_config(hosts: list[SshHost], control_dir: str) -> str:
             lines.append(f"  UserKnownHostsFile {_quote(h.known_hosts)}")
         if h.bastion:
             if h.bastion not in bastions:
-                alias, block = _bastion_block(h.bastion, h.known_hosts, h.key)
+                alias, block = _bastion_block(h.bastion, h.known_hosts, h.key, control_dir)
                 bastions[h.bastion] = alias
                 out += block + [""]
             lines.append(f"  ProxyJump {bastions[h.bastion]}")
@@ -91,9 +98,7 @@ def render_config(hosts: list[SshHost], control_dir: str) -> str:
         f"  ConnectTimeout {CONNECT_TIMEOUT_S}",
         "  ServerAliveInterval 10",
         "  ServerAliveCountMax 3",
-        "  ControlMaster auto",
-        f"  ControlPath {control_dir}/%C",  # %C: a hash, so the socket path stays short
-        f"  ControlPersist {CONTROL_PERSIST_S}s",
+        "  ControlMaster no",  # only the bastions above have a master
         "  LogLevel ERROR",  # keep warnings out of command output; errors still classified
         "  HashKnownHosts no",
         "  UpdateHostKeys no",  # a check run never writes known_hosts
@@ -123,6 +128,7 @@ class SshConfig:
         os.chmod(self.dir, 0o700)
         self.path = str(Path(self.dir) / "ssh_config")
         text = render_config(hosts, self.dir)
+        self.bastions = sorted({host_alias("bastion-" + h.bastion) for h in hosts if h.bastion})
         self._env: dict[str, str | None] = {}
         if os.environ.get(PASSWORD_ENV):
             helper = Path(self.dir) / "askpass"
@@ -136,6 +142,14 @@ class SshConfig:
         Path(self.path).write_text(text, encoding="utf-8")
 
     def cleanup(self) -> None:
+        """Close the bastions' masters (rather than leave them for ControlPersist), restore the
+        environment, remove the directory."""
+        for alias in self.bastions:
+            try:
+                subprocess.run(["ssh", "-F", self.path, "-O", "exit", alias], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=10)
+            except (OSError, subprocess.SubprocessError):
+                pass  # no master (never connected): nothing to close
         for key, value in self._env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -2,7 +2,7 @@
 
 One round trip per host: the controls then judge the cached facts. Connections go through
 testinfra's ssh backend with the run's generated ssh_config (``tepat.ssh``: host keys
-verified, BatchMode, ProxyJump, ControlMaster), or its local backend for this machine.
+verified, BatchMode, ProxyJump, a master to each bastion), or its local backend for this machine.
 """
 from __future__ import annotations
 
@@ -145,7 +145,6 @@ class Collection:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self.config is not None:
-            # Masters time out on their own (ControlPersist); the sockets' directory goes now.
             self.config.cleanup()
 
 

@@ -28,8 +28,7 @@ def test_every_host_pinned_and_batch():
                                    "IdentitiesOnly yes", "UserKnownHostsFile /kh/known_hosts"]
     assert b["tepat-10.9.9.9"] == ["HostName 10.9.9.9", "Port 22"]  # defaults: own key, own known_hosts
     star = b["*"]
-    for line in ("StrictHostKeyChecking yes", "BatchMode yes", "ControlMaster auto",
-                 "ControlPath /tmp/tepat-ssh-x/%C", "UpdateHostKeys no"):
+    for line in ("StrictHostKeyChecking yes", "BatchMode yes", "ControlMaster no", "UpdateHostKeys no"):
         assert line in star
     assert not any("accept-new" in l or "StrictHostKeyChecking no" in l for l in text.splitlines())
     # ssh takes the first value it finds: the catch-all block must come last.
@@ -44,7 +43,9 @@ def test_bastion_is_a_proxyjump_with_its_own_pinned_block():
     b = blocks(text)
     jump = [name for name in b if name.startswith("tepat-bastion")]
     assert len(jump) == 1
-    assert b[jump[0]] == ["HostName gw.example", "Port 2200", "User jump", "UserKnownHostsFile /kh"]
+    # One master to the bastion carries every target's jump; the targets get none.
+    assert b[jump[0]] == ["HostName gw.example", "Port 2200", "User jump", "UserKnownHostsFile /kh",
+                          "ControlMaster auto", "ControlPath /tmp/x/%C", "ControlPersist 30s"]
     assert f"ProxyJump {jump[0]}" in b["tepat-pn-a"] and f"ProxyJump {jump[0]}" in b["tepat-pn-b"]
 
 
