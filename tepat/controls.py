@@ -114,7 +114,8 @@ _ALL = (
         "NET-03", "A verified TLS handshake succeeds with the system trust store and PHP's curl",
         0.9, "2",
         "SIPP talks HTTPS through PHP's curl; an outdated CA bundle or an intercepting proxy "
-        "breaks it.",
+        "breaks it. A system PHP whose curl uses libcurl's default CA bundle tests both in one "
+        "request; otherwise the curl command tests the system store apart.",
         "Update ca-certificates; remove any TLS-intercepting proxy; check the clock (CLK-01).",
         False,
         ("NET-02",),

@@ -21,7 +21,9 @@ show() { # print a small file with builtins only (no cat process)
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
-_uid=$(id -u)
+# The effective uid, read with builtins (Uid: real effective saved fs).
+_uid=; while read -r _k _r _e _x; do [ "$_k" = Uid: ] && { _uid=$_e; break; }; done < /proc/self/status
+[ -n "$_uid" ] || _uid=$(id -u)
 if [ "$_uid" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
 # A wedged daemon (systemd, chronyd, the database) must not hang the fleet run.
 if have timeout; then _to="timeout 15"; else _to=; fi
@@ -74,13 +76,15 @@ echo "@@ ps"
 # Only this system's processes: a container host also sees its containers' daemons, which
 # are not its own. Left out: processes in another PID namespace ("-": not ours to inspect,
 # as root-owned daemons are for an unprivileged user, stays in; old ps without pidns: all).
-_ns=$(ps -o pidns= -p $$ 2>/dev/null)
+# Our PID namespace's inode: readlink gives "pid:[N]", which is what ps prints as pidns.
+_ns=$(readlink /proc/$$/ns/pid 2>/dev/null); _ns=${_ns#pid:\[}; _ns=${_ns%\]}
+[ -n "$_ns" ] || _ns=$(ps -o pidns= -p $$ 2>/dev/null)
 if [ -n "$_ns" ] && [ "$_ns" != "-" ]; then
     _ps=$(ps -eo pid=,ppid=,pidns=,comm= 2>/dev/null | while read -r _a _b _n _c; do
         [ "$_n" = "$_ns" ] || [ "$_n" = "-" ] && echo "$_a $_b $_c"; done)
-else
-    _ps=$(ps -eo pid=,ppid=,comm= 2>/dev/null)
 fi
+# No pidns column (old procps): every process (this shell's own make a non-empty list above).
+[ -n "$_ps" ] || _ps=$(ps -eo pid=,ppid=,comm= 2>/dev/null)
 printf '%s\n' "$_ps"
 echo "@@ procstat"
 # Start times in clock ticks since boot (field 22 of /proc/PID/stat), for the few daemons
@@ -132,20 +136,6 @@ echo "@@ dns"
 _addrs=$($_to getent ahosts "$TEPAT_API" 2>&1); _rc=$?
 printf '%s\n' "$_addrs"
 echo "rc=$_rc"
-echo "@@ curl"
-if [ "$_rc" = 0 ] && have curl; then
-    echo "before=$(date +%s.%N)"
-    # The system trust store (curl's default CA bundle); -D - puts the headers, with the
-    # API's Date, on stdout.
-    curl -sS -o /dev/null -D - --connect-timeout 5 -m 10 \
-        -w 'tepat_curl code=%{http_code} connect=%{time_connect} verify=%{ssl_verify_result} ip=%{remote_ip}\n' \
-        "https://$TEPAT_API/" 2>&1
-    echo "rc=$?"
-    echo "after=$(date +%s.%N)"
-elif [ "$_rc" = 0 ]; then
-    echo "nocurl=yes"
-fi
-
 # ---------------------------------------------------------------- PHP (PHP-TZ-01, SVC-01)
 # Runtimes: Debian/Ubuntu /etc/php/<ver>/<sapi>, RHEL /etc/php.ini + /etc/php.d, remi
 # /etc/opt/remi/phpXY, SCL /etc/opt/rh/rh-phpXY, XAMPP /opt/lampp/etc.
@@ -189,13 +179,10 @@ echo "@@ php_cli"
 # The first one also makes SIPP's kind of request to the API (one PHP start less per host):
 # PHP's curl extension if loaded, else its openssl streams, each with PHP's own CA settings
 # (curl.cainfo / openssl.cafile) and peer verification on; it prints its own php_tls section.
-[ "$_rc" = 0 ] && _tls=$TEPAT_API || _tls=
-for _b in /usr/bin/php[0-9]* /usr/bin/php /opt/remi/*/root/usr/bin/php /opt/rh/*/root/usr/bin/php /opt/lampp/bin/php; do
-    [ -x "$_b" ] || continue
-    case $_b in /usr/bin/php) [ -n "$_seen_php" ] && continue ;; *-*|*config*|*ize*) continue ;; esac
-    _seen_php=yes
-    echo "binary=$_b"
-    TEPAT_TLS=$_tls $_to "$_b" -r '
+# When that request went through the system's libcurl with its default CA bundle (a system
+# PHP, curl.cainfo unset), it WAS the system trust store's test: PHP then also prints the
+# curl section (headers, Date, timings) and the curl command below is not run again.
+_php='
 echo "version=", PHP_VERSION, "\nini=", var_export(ini_get("date.timezone"), true), "\neffective=", @date_default_timezone_get(), "\nloaded=", php_ini_loaded_file(), "\n";
 $h = getenv("TEPAT_TLS");
 if ($h) {
@@ -205,8 +192,18 @@ if ($h) {
     curl_setopt($c, CURLOPT_RETURNTRANSFER, true); curl_setopt($c, CURLOPT_CONNECTTIMEOUT, 5);
     curl_setopt($c, CURLOPT_TIMEOUT, 10); curl_setopt($c, CURLOPT_SSL_VERIFYPEER, true);
     curl_setopt($c, CURLOPT_SSL_VERIFYHOST, 2);
-    curl_exec($c);
-    echo "via=curl\nerrno=", curl_errno($c), "\nerror=", curl_error($c), "\ncode=", curl_getinfo($c, CURLINFO_HTTP_CODE), "\n";
+    $d = "";
+    curl_setopt($c, CURLOPT_HEADERFUNCTION, function ($x, $l) use (&$d) {
+      if (stripos($l, "date:") === 0) { $d = trim($l); } return strlen($l); });
+    $t0 = microtime(true); curl_exec($c); $t1 = microtime(true);
+    $n = curl_errno($c); $m = str_replace("\n", " ", curl_error($c));
+    echo "via=curl\nerrno=", $n, "\nerror=", $m, "\ncode=", curl_getinfo($c, CURLINFO_HTTP_CODE), "\n";
+    if (!ini_get("curl.cainfo") && strpos(PHP_BINARY, "/usr/bin/php") === 0) {
+      echo "@@ curl\nvia=php\nbefore=", sprintf("%.6f", $t0), "\n", $d === "" ? "" : $d . "\n",
+        "tepat_curl code=", curl_getinfo($c, CURLINFO_HTTP_CODE), " connect=", curl_getinfo($c, CURLINFO_CONNECT_TIME),
+        " verify=", curl_getinfo($c, CURLINFO_SSL_VERIFYRESULT), " ip=", curl_getinfo($c, CURLINFO_PRIMARY_IP), "\n",
+        $n ? "curl: (" . $n . ") " . $m . "\n" : "", "rc=", $n, "\nafter=", sprintf("%.6f", $t1), "\n";
+    }
   } else {
     $ctx = stream_context_create(array("ssl" => array("verify_peer" => true, "verify_peer_name" => true, "peer_name" => $h)));
     $s = @stream_socket_client("ssl://" . $h . ":443", $en, $es, 10, STREAM_CLIENT_CONNECT, $ctx);
@@ -214,9 +211,40 @@ if ($h) {
     echo "via=openssl\nerrno=", $s ? 0 : ($en ? $en : 1), "\nerror=", $s ? "" : str_replace("\n", " ", $e ? $e["message"] : $es), "\n";
   }
   echo "@@ php_cli\n";
-}' 2>&1
+}'
+[ "$_rc" = 0 ] && _tls=$TEPAT_API || _tls=
+_store=
+for _b in /usr/bin/php[0-9]* /usr/bin/php /opt/remi/*/root/usr/bin/php /opt/rh/*/root/usr/bin/php /opt/lampp/bin/php; do
+    [ -x "$_b" ] || continue
+    case $_b in /usr/bin/php) [ -n "$_seen_php" ] && continue ;; *-*|*config*|*ize*) continue ;; esac
+    _seen_php=yes
+    echo "binary=$_b"
+    if [ -n "$_tls" ]; then
+        _o=$(TEPAT_TLS=$_tls $_to "$_b" -r "$_php" 2>&1)
+        printf '%s\n' "$_o"
+        case $_o in *"@@ curl"*) _store=php ;; esac
+    else
+        $_to "$_b" -r "$_php" 2>&1
+    fi
     _tls=
 done
+
+# ---------------------------------------------------------------- system trust store (NET-02..04, CLK-01)
+if [ -z "$_store" ]; then
+    echo "@@ curl"
+    if [ "$_rc" = 0 ] && have curl; then
+        echo "before=$(date +%s.%N)"
+        # The system trust store (curl's default CA bundle); -D - puts the headers, with the
+        # API's Date, on stdout.
+        curl -sS -o /dev/null -D - --connect-timeout 5 -m 10 \
+            -w 'tepat_curl code=%{http_code} connect=%{time_connect} verify=%{ssl_verify_result} ip=%{remote_ip}\n' \
+            "https://$TEPAT_API/" 2>&1
+        echo "rc=$?"
+        echo "after=$(date +%s.%N)"
+    elif [ "$_rc" = 0 ]; then
+        echo "nocurl=yes"
+    fi
+fi
 echo "@@ php_grep"
 # Every date.timezone line in every PHP / php-fpm / Apache config, with pool and vhost
 # headers so the parser knows which pool or vhost a line belongs to.

@@ -552,6 +552,7 @@ class Http:
     date: datetime | None  # the API's Date header
     before: float | None  # host clock just before and after the request
     after: float | None
+    via: str = "curl"  # "php": made by a system PHP's curl extension with libcurl's default CA bundle
 
 
 @dataclass
@@ -618,6 +619,7 @@ def parse_net(s: dict[str, str]) -> Net:
             date=date,
             before=_float(ckv.get("before")),
             after=_float(ckv.get("after")),
+            via=ckv.get("via", "curl"),
         )
     pkv = keyvals(s.get("php_tls", ""))
     return Net(

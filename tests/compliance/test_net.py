@@ -2,7 +2,9 @@
 
 DNS (getent, the host's own resolution), TCP 443, a verified TLS handshake with the system
 trust store (curl) and with PHP's own curl/openssl (what SIPP uses), and an HTTP answer. A
-5xx answer is trouble on the Supreme Court's side (letter step 3), not the court's.
+5xx answer is trouble on the Supreme Court's side (letter step 3), not the court's. When a
+system PHP's curl extension made its request with libcurl's default CA bundle, that request
+was also the system store's test and the collector does not repeat it with the curl command.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def test_NET_03(facts, target, verdict):
         bad = True
         seen.append(f"system store: {CURL_TLS_ERRORS.get(http.rc, 'TLS failed')} ({http.error})")
     else:
-        seen.append("system store: verified")
+        seen.append("system store: verified" + (" (PHP's curl used it)" if http.via == "php" else ""))
     if not net.php_via:
         seen.append("PHP: not installed")
     elif net.php_errno == 0:
