@@ -1,13 +1,15 @@
 """The floor: one SSH connection and ``true`` per host, as tepat would open it.
 
 Same hosts (tepat's own inventory loader on the same inventory file), same ssh_config
-(``tepat.ssh.render_config``: pinned known_hosts, BatchMode, ControlMaster/ControlPersist),
+(``tepat.ssh.render_config``: pinned known_hosts, BatchMode, no master connection per host),
 same parallelism (a thread pool of ``workers`` ssh clients, as the compliance collector).
 The time covers the parallel connections only: no interpreter start, no inventory loading.
 That is the least any fleet tool can take, so a ratio against it is conservative.
+``cpu_s`` is the controller's CPU over the same span (this process and its ssh clients).
 """
 from __future__ import annotations
 
+import resource
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +24,12 @@ class FloorResult:
     seconds: float
     hosts: int
     failed: int  # ssh exit status not 0 (unreachable hosts in a faulty lab)
+    cpu_s: float = 0.0  # controller CPU: this process's threads and the ssh clients
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def measure(inventory: str, workers: int, timeout: float = 60) -> FloorResult:
@@ -38,15 +46,10 @@ def measure(inventory: str, workers: int, timeout: float = 60) -> FloorResult:
             return 255
 
     try:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu()
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
             codes = list(pool.map(one, [t.name for t in targets]))
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, _cpu() - cpu
     finally:
-        # Close the masters now (outside the timing) so none serves the next measurement.
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda n: subprocess.run(
-                ["ssh", "-F", config.path, "-O", "exit", ssh.host_alias(n)],
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=10), [t.name for t in targets]))
         config.cleanup()
-    return FloorResult(seconds, len(targets), sum(1 for c in codes if c != 0))
+    return FloorResult(seconds, len(targets), sum(1 for c in codes if c != 0), cpu)

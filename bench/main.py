@@ -87,6 +87,7 @@ class Bench:
             now = datetime.now(timezone.utc)
             self.deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
         self.check_workers = tepat_check_workers()
+        self.lab_group: str | None = None  # the lab's cgroup: its hosts' CPU
         self.counter = 0
         self.inventory = args.lab_inventory or (
             str(Path(args.lab_dir) / "lab.py") if args.lab_dir else LAB_INVENTORY)
@@ -160,11 +161,24 @@ class Bench:
 
     # --- measured commands -----------------------------------------------------------------
 
+    @staticmethod
+    def cpu(into: tuple[dict, str] | None, controller: float, hosts: float | None) -> None:
+        """File one run's CPU split: ``<figure>_cpu_s`` (the controller: tepat and its ssh
+        clients) and ``<figure>_hosts_cpu_s`` (every lab host together)."""
+        if into is None:
+            return
+        samples, figure = into
+        samples.setdefault(f"{figure}_cpu_s", []).append(controller)
+        if hosts is not None:
+            samples.setdefault(f"{figure}_hosts_cpu_s", []).append(hosts)
+
     def timed(self, argv: list[str], name: str, env: dict[str, str] | None = None,
-              ok_codes: tuple[int, ...] = (0,), stdout_json: bool = False) -> tuple[measure.Measurement, Any]:
+              ok_codes: tuple[int, ...] = (0,), stdout_json: bool = False,
+              cpu: tuple[dict, str] | None = None) -> tuple[measure.Measurement, Any]:
         path = self.logfile(name)
         out_path = path[:-4] + ".json" if stdout_json else None
-        m = measure.run(argv, path, env=env, stdout_path=out_path)
+        m = measure.run(argv, path, env=env, stdout_path=out_path, cpu_group=self.lab_group)
+        self.cpu(cpu, m.cpu_s, m.group_cpu_s)
         parsed = None
         if out_path:
             try:
@@ -172,17 +186,20 @@ class Bench:
             except (OSError, ValueError):
                 parsed = None
         cg = "-" if m.cgroup_peak_mb is None else f"{m.cgroup_peak_mb:.0f}"
+        hosts = "-" if m.group_cpu_s is None else f"{m.group_cpu_s:.1f}"
         log(f"  {name}: {m.seconds:.2f} s (exit {m.returncode}, memory peak {cg} MB, "
-            f"tree RSS sum {m.tree_rss_mb:.0f} MB, largest process {m.max_rss_mb:.0f} MB)")
+            f"tree RSS sum {m.tree_rss_mb:.0f} MB, largest process {m.max_rss_mb:.0f} MB, "
+            f"CPU {m.cpu_s:.1f} s here + {hosts} s on the hosts)")
         if m.returncode not in ok_codes:
             self.note(f"{name}: exit {m.returncode}, expected {ok_codes}; see {path}")
         return m, parsed
 
-    def check(self, inventory: str, name: str, expect: int) -> measure.Measurement:
+    def check(self, inventory: str, name: str, expect: int,
+              cpu: tuple[dict, str] | None = None) -> measure.Measurement:
         out = Path(self.logdir / f"{self.counter + 1:03d}-{name}.report.json")
         m, _ = self.timed(TEPAT + ["check", "-i", inventory, "--no-progress", "--format", "json",
                                    "-o", str(out), "--history", str(self.work / "history.sqlite")],
-                          name, ok_codes=(expect,))
+                          name, ok_codes=(expect,), cpu=cpu)
         try:
             hosts = json.loads(out.read_text())["hosts"]
             counts: dict[str, int] = {}
@@ -193,9 +210,10 @@ class Bench:
             self.note(f"{name}: no JSON report")
         return m
 
-    def fix(self, inventory: str, name: str, expect_changes: bool | None) -> measure.Measurement:
+    def fix(self, inventory: str, name: str, expect_changes: bool | None,
+            cpu: tuple[dict, str] | None = None) -> measure.Measurement:
         m, report = self.timed(TEPAT + ["fix", "-i", inventory, "-y", "--format", "json"], name,
-                               ok_codes=(0, 1), stdout_json=True)
+                               ok_codes=(0, 1), stdout_json=True, cpu=cpu)
         if report:
             counts: dict[str, int] = {}
             for h in report.get("hosts", []):
@@ -209,7 +227,8 @@ class Bench:
             self.note(f"{name}: no JSON report from tepat fix")
         return m
 
-    def ansible(self, playbook: str, inventory_doc: dict[str, Any], name: str) -> measure.Measurement:
+    def ansible(self, playbook: str, inventory_doc: dict[str, Any], name: str,
+                cpu: tuple[dict, str] | None = None) -> measure.Measurement:
         inv = self.work / "ansible-inventory.yml"
         inv.write_text(yaml.safe_dump(inventory_doc, sort_keys=False))
         # A fresh control-socket directory per run: no connection survives from a previous run.
@@ -220,14 +239,20 @@ class Bench:
                "ANSIBLE_HOME": str(self.work / "ansible-home"),
                "ANSIBLE_FORKS": str(self.args.ansible_forks)}
         m, _ = self.timed([str(ANSIBLE_PLAYBOOK), "-i", str(inv), str(BENCH / "ansible" / playbook)],
-                          name, env=env, ok_codes=(0, 2, 4))
+                          name, env=env, ok_codes=(0, 2, 4), cpu=cpu)
         log(f"    ansible recap: {recap_counts(Path(self.logdir / f'{self.counter:03d}-{name}.log').read_text())}")
         return m
 
-    def floor(self, inventory: str, workers: int, name: str) -> float:
+    def floor(self, inventory: str, workers: int, name: str,
+              cpu: tuple[dict, str] | None = None) -> float:
+        before = measure.cgroup_cpu_s(self.lab_group) if self.lab_group else None
         result = floor.measure(inventory, workers)
+        after = measure.cgroup_cpu_s(self.lab_group) if before is not None else None
+        hosts = after - before if after is not None and before is not None else None
+        self.cpu(cpu, result.cpu_s, hosts)
         log(f"  {name}: {result.seconds:.2f} s ({result.hosts} hosts, {result.failed} failed, "
-            f"{workers} at a time)")
+            f"{workers} at a time, CPU {result.cpu_s:.1f} s here + "
+            f"{'-' if hosts is None else f'{hosts:.1f}'} s on the hosts)")
         return result.seconds
 
     @staticmethod
@@ -303,24 +328,24 @@ class Bench:
             log("warm-up (not counted)")
             run0["warmup"]["floor_s"] = self.floor(inv, self.check_workers, "warmup-floor")
             run0["warmup"]["check_s"] = self.check(inv, "warmup-check", expect).seconds
-        s0["floor_s"] = self.repeat(r, "floor", lambda nm: self.floor(inv, self.check_workers, nm))
+        s0["floor_s"] = self.repeat(r, "floor", lambda nm: self.floor(inv, self.check_workers, nm, (s0, "floor")))
         if fix_par != min(self.check_workers, courts) and not a.skip_fix:
             s0["floor_fix_s"] = self.repeat(r, "floor-fix-parallel",
                                             lambda nm: self.floor(inv, fix_par, nm))
-        ms = self.repeat(r, "check", lambda nm: self.check(inv, nm, expect))
+        ms = self.repeat(r, "check", lambda nm: self.check(inv, nm, expect, (s0, "check")))
         s0["check_s"] = [m.seconds for m in ms]
         self.memory(run0, ms)
         if not a.skip_fix and not read_only:
             log("first fix of the clean fleet (warm-up; must change nothing)")
             m = self.fix(inv, "fix-clean-first", expect_changes=False)
             run0["warmup"]["fix_clean_s"] = m.seconds
-            ms = self.repeat(r, "noop-fix", lambda nm: self.fix(inv, nm, False))
+            ms = self.repeat(r, "noop-fix", lambda nm: self.fix(inv, nm, False, (s0, "noop_fix")))
             s0["noop_fix_s"] = [m.seconds for m in ms]
             self.memory(run0, ms)
         if not a.skip_ansible and courts <= a.ansible_max_courts:
             doc = inventories.ansible_inventory(status)
             ms = self.repeat(a.ansible_repeat, "ansible-check",
-                             lambda nm: self.ansible("check.yml", doc, nm))
+                             lambda nm: self.ansible("check.yml", doc, nm, (s0, "ansible_check")))
             s0["ansible_check_s"] = [m.seconds for m in ms]
             run0["ansible_peak_rss_mb"] = max(m.tree_rss_mb for m in ms)
             run0["ansible_memory_peak_mb"] = max((m.cgroup_peak_mb or 0) for m in ms) or None
@@ -335,16 +360,16 @@ class Bench:
             if a.warmup:
                 run["warmup"]["check_s"] = self.check(inv, f"warmup-check-{latency}ms", expect).seconds
             s["floor_s"] = self.repeat(r, f"floor-{latency}ms",
-                                       lambda nm: self.floor(inv, self.check_workers, nm))
+                                       lambda nm: self.floor(inv, self.check_workers, nm, (s, "floor")))
             fix_par = tepat_fix_parallel(courts)
             if fix_par != min(self.check_workers, courts) and not a.skip_fix:
                 s["floor_fix_s"] = self.repeat(r, f"floor-fix-parallel-{latency}ms",
                                                lambda nm: self.floor(inv, fix_par, nm))
-            ms = self.repeat(r, f"check-{latency}ms", lambda nm: self.check(inv, nm, expect))
+            ms = self.repeat(r, f"check-{latency}ms", lambda nm: self.check(inv, nm, expect, (s, "check")))
             s["check_s"] = [m.seconds for m in ms]
             self.memory(run, ms)
             if not a.skip_fix and not read_only:
-                ms = self.repeat(r, f"noop-fix-{latency}ms", lambda nm: self.fix(inv, nm, False))
+                ms = self.repeat(r, f"noop-fix-{latency}ms", lambda nm: self.fix(inv, nm, False, (s, "noop_fix")))
                 s["noop_fix_s"] = [m.seconds for m in ms]
                 self.memory(run, ms)
             if a.ansible_slow and not a.skip_ansible and courts <= a.ansible_max_courts:
@@ -364,8 +389,8 @@ class Bench:
         status = self.lab_up(courts, "mix")
         inv = self.inventory
         s0["floor_faulty_s"] = self.repeat(r, "floor-faulty",
-                                           lambda nm: self.floor(inv, self.check_workers, nm))
-        ms = self.repeat(r, "check-faulty", lambda nm: self.check(inv, nm, 1))
+                                           lambda nm: self.floor(inv, self.check_workers, nm, (s0, "floor_faulty")))
+        ms = self.repeat(r, "check-faulty", lambda nm: self.check(inv, nm, 1, (s0, "check_faulty")))
         s0["check_faulty_s"] = [m.seconds for m in ms]
         self.memory(run0, ms)
         if a.skip_fix:
@@ -375,7 +400,7 @@ class Bench:
             if i:
                 self.redrift(status)
             self.guard("fix")
-            m = self.fix(inv, f"fix-{i + 1}", expect_changes=True)
+            m = self.fix(inv, f"fix-{i + 1}", expect_changes=True, cpu=(s0, "fix"))
             s0["fix_s"].append(m.seconds)
             self.memory(run0, [m])
             time.sleep(a.cooldown)
@@ -390,7 +415,7 @@ class Bench:
             for i in range(a.ansible_repeat):
                 self.redrift(status)
                 self.guard("ansible fix")
-                m = self.ansible("fix.yml", doc, f"ansible-fix-{i + 1}")
+                m = self.ansible("fix.yml", doc, f"ansible-fix-{i + 1}", (s0, "ansible_fix"))
                 s0["ansible_fix_s"].append(m.seconds)
                 time.sleep(a.cooldown)
             # Ansible's fix, judged by tepat's own check (not timed): did it fix as much?
@@ -406,6 +431,7 @@ class Bench:
                       "no lab changes, no fix; check_s is on that lab as it is")
         else:
             status = self.lab_up(courts, "none")
+        self.lab_group = status["lab"].get("cgroup")
         log(f"=== {courts} courts")
         run0 = {"courts": courts, "latency_ms": 0, "samples": {}, "rss": [], "cg": [], "warmup": {}}
         self.partial = [run0]
@@ -479,6 +505,8 @@ class Bench:
         print(stats.table(self.runs))
         print()
         print(stats.ratio_table(self.runs))
+        print()
+        print(stats.cpu_table(self.runs))
         print()
         for v in stats.targets(self.runs):
             print(v.line())

@@ -11,6 +11,10 @@ Wall time is ``time.monotonic`` around the process. Memory, three ways:
 - ``max_rss_mb``: the largest single process of the tree (``wait4``'s ``ru_maxrss``, which the
   kernel takes over the child and every descendant it waited for).
 
+CPU: ``cpu_s`` is the command's own CPU and its waited-for descendants' (its ssh clients),
+from ``wait4``; ``cgroup_cpu_s`` reads what a cgroup (the lab's hosts) used meanwhile. On a
+lab machine both share the same cores, so the split says whose work a wall time is.
+
 Descendants are found by reading each new pid's parent once (the pid is above the command's,
 which it is unless pids wrap during a run): cheap even with thousands of container
 processes on the machine, so the sampler does not slow what it measures.
@@ -35,6 +39,8 @@ class Measurement:
     max_rss_mb: float
     processes: int  # processes seen in the tree
     cgroup_peak_mb: float | None = None
+    cpu_s: float = 0.0  # user + system CPU of the command and the descendants it waited for
+    group_cpu_s: float | None = None  # CPU of run()'s ``cpu_group`` meanwhile (the lab's hosts)
 
 
 class MemoryCgroup:
@@ -89,6 +95,19 @@ class MemoryCgroup:
             pass
 
 
+def cgroup_cpu_s(group: str) -> float | None:
+    """CPU seconds used so far by every process in cgroup ``group`` (``cpu.stat`` of cgroup v2,
+    mounted at /sys/fs/cgroup/unified on a hybrid host), None when there is no such group."""
+    for base in (MemoryCgroup.V2 / "unified", MemoryCgroup.V2):
+        try:
+            for line in (base / group / "cpu.stat").read_text().splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def _ppid(pid: int) -> int | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -135,9 +154,9 @@ class TreeSampler(threading.Thread):
 
 def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None = None,
         interval: float = 0.5, timeout: float | None = None,
-        stdout_path: str | None = None) -> Measurement:
+        stdout_path: str | None = None, cpu_group: str | None = None) -> Measurement:
     """Run ``argv`` (stdout and stderr to ``log_path``, or stdout alone to ``stdout_path``),
-    timed, its tree's memory sampled."""
+    timed, its tree's memory sampled, and the CPU ``cpu_group`` used meanwhile."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     stdout = open(stdout_path, "wb") if stdout_path else None
     try:
@@ -145,6 +164,7 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
             out.write(f"\n$ {' '.join(argv)}\n".encode())
             out.flush()
         cgroup = MemoryCgroup(f"run-{os.getpid()}-{time.monotonic_ns()}")
+        group_cpu = cgroup_cpu_s(cpu_group) if cpu_group else None
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdout=stdout or out,
                                 stderr=out if stdout else subprocess.STDOUT,
@@ -160,6 +180,8 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
                 proc.kill()
             time.sleep(0.01)
         seconds = time.monotonic() - started
+        if group_cpu is not None:
+            group_cpu = (cgroup_cpu_s(cpu_group) or group_cpu) - group_cpu
         proc.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop_event.set()
         sampler.join()
@@ -173,4 +195,5 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
         if stdout:
             stdout.close()
     return Measurement(seconds, proc.returncode, sampler.peak_pages * PAGE / 2**20,
-                       usage.ru_maxrss / 1024, len(sampler.tree), cgroup_peak)
+                       usage.ru_maxrss / 1024, len(sampler.tree), cgroup_peak,
+                       usage.ru_utime + usage.ru_stime, group_cpu)

@@ -211,6 +211,39 @@ def ratio_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+CPU_FIGURES = ("floor", "check", "check_faulty", "noop_fix", "fix", "ansible_check", "ansible_fix")
+
+
+def cpu_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per run and figure, the CPU per court in milliseconds: on the controller (the tool and
+    its ssh clients) and on the lab's hosts (sshd, the commands run there), from the medians
+    of ``<figure>_cpu_s`` and ``<figure>_hosts_cpu_s``. On the lab both share the same cores:
+    this says how much of a wall time is the tool's own work and how much the hosts'.
+
+    >>> cpu_rows([{"courts": 10, "latency_ms": 0, "check_cpu_s": 1.0, "check_hosts_cpu_s": 2.0}])
+    [{'courts': 10, 'latency_ms': 0, 'figure': 'check', 'controller_ms': 100.0, 'hosts_ms': 200.0}]
+    """
+    rows = []
+    for run in sorted(runs, key=lambda r: (r["courts"], r["latency_ms"])):
+        for fig in CPU_FIGURES:
+            ctrl, hosts = run.get(f"{fig}_cpu_s"), run.get(f"{fig}_hosts_cpu_s")
+            if ctrl is None:
+                continue
+            n = run["courts"]
+            rows.append({"courts": n, "latency_ms": run["latency_ms"], "figure": fig,
+                         "controller_ms": 1000 * ctrl / n,
+                         "hosts_ms": None if hosts is None else 1000 * hosts / n})
+    return rows
+
+
+def cpu_table(runs: list[dict[str, Any]]) -> str:
+    lines = ["CPU per court (ms): courts lat_ms figure  controller  hosts"]
+    for r in cpu_rows(runs):
+        lines.append(f"{r['courts']:>6} {r['latency_ms']:>6}  {r['figure']:<13} "
+                     f"{r['controller_ms']:>9.0f}  {_fmt(r['hosts_ms']):>8}")
+    return "\n".join(lines)
+
+
 def markdown(doc: dict[str, Any]) -> str:
     """results.json as Markdown tables (docs/benchmark.md): figures, ratios, targets."""
     runs = doc["runs"]
@@ -234,6 +267,14 @@ def markdown(doc: dict[str, Any]) -> str:
         for g in growth:
             out.append(f"| {g['from']} -> {g['to']} | {g['latency_ms']} | {g['linear']:.2f} | "
                        + " | ".join(_fmt(g.get(f)) for f in TIME_FIELDS) + " |")
+    cpu = cpu_rows(runs)
+    if cpu:
+        out += ["", "| courts | RTT ms | figure | controller CPU ms/court | hosts' CPU ms/court |",
+                "|---:|---:|---|---:|---:|"]
+        for r in cpu:
+            hosts = "-" if r["hosts_ms"] is None else f"{r['hosts_ms']:.0f}"
+            out.append(f"| {r['courts']} | {r['latency_ms']} | {r['figure']} | "
+                       f"{r['controller_ms']:.0f} | {hosts} |")
     out += ["", "| target | measured | |", "|---|---:|---|"]
     for t in doc["targets"]:
         out.append(f"| {t['target']} | {t['measured']} | {t['status']} |")

@@ -134,3 +134,17 @@ def test_growth_falls_back_to_the_largest_smaller_size_that_has_the_figure():
     assert verdicts["check_s growth 100->382"].measured == "3.80x"
     fix = verdicts["fix_s growth 20->382"]
     assert fix.measured == "4.00x" and fix.status == "met"  # linear would be 19.1x
+
+
+def test_cpu_split_is_per_court_and_in_the_markdown():
+    """The controller/hosts CPU split: medians of the samples, divided by the courts."""
+    runs = [stats.make_run(100, 0, {"floor_s": [6.0], "floor_cpu_s": [8.0, 8.2, 8.4],
+                                    "floor_hosts_cpu_s": [4.0, 4.4, 4.2],
+                                    "check_s": [14.0], "check_cpu_s": [9.5],
+                                    "noop_fix_s": [9.0], "noop_fix_cpu_s": [3.0]})]
+    rows = {r["figure"]: r for r in stats.cpu_rows(runs)}
+    assert set(rows) == {"floor", "check", "noop_fix"}
+    assert round(rows["floor"]["controller_ms"]) == 82 and round(rows["floor"]["hosts_ms"]) == 42
+    assert rows["noop_fix"]["hosts_ms"] is None  # not measured: not invented
+    md = stats.markdown(stats.results_document(runs, {}))
+    assert "| 100 | 0 | floor | 82 | 42 |" in md and "| 100 | 0 | noop_fix | 30 | - |" in md
