@@ -148,3 +148,14 @@ def test_cpu_split_is_per_court_and_in_the_markdown():
     assert rows["noop_fix"]["hosts_ms"] is None  # not measured: not invented
     md = stats.markdown(stats.results_document(runs, {}))
     assert "| 100 | 0 | floor | 82 | 42 |" in md and "| 100 | 0 | noop_fix | 30 | - |" in md
+
+
+def test_memory_is_judged_on_the_charged_pages_when_measured():
+    """The RSS sum counts each ssh client's shared libraries again: an upper bound, shown;
+    the verdict takes the cgroup-charged peak (each page once) when there is one."""
+    def verdict(extra):
+        runs = [stats.make_run(382, 0, {"check_s": [1.0]}, extra)]
+        return next(v for v in stats.targets(runs) if v.target.startswith("controller peak memory"))
+    both = verdict({"peak_rss_mb": 620.0, "memory_peak_mb": 190.0})
+    assert both.status == "met" and both.measured == "190 MB charged; 620.00 MB RSS sum"
+    assert verdict({"peak_rss_mb": 620.0}).status == "not met"
