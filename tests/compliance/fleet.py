@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -57,8 +58,35 @@ def testinfra_host(target: Target, config: ssh.SshConfig | None) -> Any:
         return testinfra.get_host("local://")
     assert config is not None
     # controlpersist=0: testinfra adds no ControlMaster options of its own, ours apply.
-    return testinfra.get_host(f"ssh://{ssh.host_alias(target.name)}", ssh_config=config.path,
+    host = testinfra.get_host(f"ssh://{ssh.host_alias(target.name)}", ssh_config=config.path,
                               controlpersist=0, timeout=ssh.CONNECT_TIMEOUT_S)
+    host.backend.run_local = _run_local(host.backend)
+    return host
+
+
+def _run_local(backend: Any) -> Callable[..., Any]:
+    """testinfra's ``run_local`` (how its ssh backend starts ``ssh``), with two changes for
+    threads: the child gets its own copy of the environment, and a failed start is retried.
+
+    pytest rewrites os.environ (PYTEST_CURRENT_TEST) on every test phase while these threads
+    start ssh; a child started by vfork that reads the process's live environment array can
+    catch it mid-rewrite and fail with EFAULT ("Bad address: '/bin/sh'": seen once in ~5,000
+    starts on a loaded bench machine). An environment of its own never moves under it. The
+    host was not contacted when the start failed, so starting again is safe.
+    """
+    def run_local(command: str, *args: str) -> Any:
+        cmd = backend.encode(backend.quote(command, *args))
+        for attempt in (1, 2):
+            try:
+                proc = subprocess.Popen(cmd, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=dict(os.environ))
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+        stdout, stderr = proc.communicate()
+        return backend.result(proc.returncode, cmd, stdout, stderr)
+    return run_local
 
 
 def collect_one(target: Target, config: ssh.SshConfig | None) -> Outcome:
