@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,9 @@ def _php_fpm_stale_prepare(ctx: FaultContext) -> None:
 def _php_fpm_stale_after(ctx: FaultContext) -> None:
     assert ctx.run is not None
     ctx.run(["sh", "-c", f"for i in $(seq 100); do systemctl is-active -q php{p.PHP_VERSION}-fpm && exit 0; sleep 0.2; done; exit 1"])
+    # A second later: the change must come clearly after the start, as it does when a person
+    # edits the file, not within the few tens of ms a loaded machine blurs start times by.
+    time.sleep(1)
     p.set_php_timezone(ctx.files, "fpm", ctx.zone)
 
 
