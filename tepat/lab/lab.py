@@ -614,7 +614,9 @@ def _is_namespace_init(pid: int) -> bool:
             if line.startswith("NSpid:"):
                 ids = line.split()[1:]
                 return len(ids) > 1 and ids[-1] == "1"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # Gone, or exiting as we read (ESRCH): systemd-nspawn's short-lived helper
+        # processes do that while it starts a container.
         pass
     return False
 

@@ -46,7 +46,7 @@ def alive(record: dict | None) -> bool:
         return False
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # ESRCH: it exited while we read
         return False
     return state[state.rfind(")") + 2:].split()[0] != "Z"
 
@@ -55,7 +55,7 @@ def children(pid: int) -> list[int]:
     """Direct children of ``pid``."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # ESRCH: it exited while we read
         return []
     return [int(p) for p in text.split()]
 
