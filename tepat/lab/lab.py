@@ -56,6 +56,13 @@ def state_dir_from_env() -> Path:
     return Path(os.environ.get("TEPAT_LAB_DIR") or DEFAULT_STATE_DIR)
 
 
+class LabError(RuntimeError):
+    """The lab failed doing what was asked (a host did not boot ...): exit status 1."""
+
+
+class LabInputError(LabError):
+    """The request cannot start (not root, unknown host or fault ...): exit status 2."""
+
 
 @contextmanager
 def hold_lock(path: Path, wait_s: float):
@@ -77,13 +84,6 @@ def hold_lock(path: Path, wait_s: float):
                                    f"{path.parent}") from None
                 time.sleep(0.5)
         yield
-
-class LabError(RuntimeError):
-    """The lab failed doing what was asked (a host did not boot ...): exit status 1."""
-
-
-class LabInputError(LabError):
-    """The request cannot start (not root, unknown host or fault ...): exit status 2."""
 
 
 def database_courts(hosts: list[LabHost]) -> set[str]:
@@ -290,7 +290,7 @@ class Lab:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             for child in procs.children(record["nspawn"]["pid"]):
-                if _is_namespace_init(child):
+                if procs.is_namespace_init(child):
                     record["leader"] = procs.ref(child)
                     return
             if not procs.alive(record["nspawn"]):
@@ -607,20 +607,6 @@ def _courts() -> dict:
     return {c.court_id: c for c in read_courts()}
 
 
-def _is_namespace_init(pid: int) -> bool:
-    """True if ``pid`` is PID 1 of its own pid namespace (a container's systemd)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("NSpid:"):
-                ids = line.split()[1:]
-                return len(ids) > 1 and ids[-1] == "1"
-    except (FileNotFoundError, ProcessLookupError):
-        # Gone, or exiting as we read (ESRCH): systemd-nspawn's short-lived helper
-        # processes do that while it starts a container.
-        pass
-    return False
-
-
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -657,7 +643,7 @@ def _kill_by_root(under: Path) -> None:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
-        ours = (root.startswith(prefix + "/") and _is_namespace_init(pid)) or (
+        ours = (root.startswith(prefix + "/") and procs.is_namespace_init(pid)) or (
             argv and argv[0].endswith(b"systemd-nspawn")
             and any(a.decode(errors="replace").startswith(prefix + "/") for a in argv))
         if ours:

@@ -13,11 +13,20 @@ import time
 from pathlib import Path
 
 
+def _read(path: str) -> str | None:
+    """A /proc file of a process, or None if the process is gone. A process exiting while it
+    is read gives ESRCH rather than ENOENT (systemd-nspawn's short-lived helpers do that
+    while it starts a container)."""
+    try:
+        return Path(path).read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+
+
 def start_time(pid: int) -> int | None:
     """Start time of ``pid`` in clock ticks since boot, or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
         return None
     # comm (field 2) may hold spaces and parentheses: split after its last ')'.
     fields = stat[stat.rfind(")") + 2:].split()
@@ -25,9 +34,8 @@ def start_time(pid: int) -> int | None:
 
 
 def parent_pid(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
         return None
     return int(stat[stat.rfind(")") + 2:].split()[1])
 
@@ -44,20 +52,24 @@ def alive(record: dict | None) -> bool:
     pid = record["pid"]
     if start_time(pid) != record.get("start"):
         return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):  # ESRCH: it exited while we read
+    state = _read(f"/proc/{pid}/stat")
+    if state is None:
         return False
     return state[state.rfind(")") + 2:].split()[0] != "Z"
 
 
 def children(pid: int) -> list[int]:
     """Direct children of ``pid``."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except (FileNotFoundError, ProcessLookupError):  # ESRCH: it exited while we read
-        return []
-    return [int(p) for p in text.split()]
+    return [int(p) for p in (_read(f"/proc/{pid}/task/{pid}/children") or "").split()]
+
+
+def is_namespace_init(pid: int) -> bool:
+    """True if ``pid`` is PID 1 of its own pid namespace (a container's systemd)."""
+    for line in (_read(f"/proc/{pid}/status") or "").splitlines():
+        if line.startswith("NSpid:"):
+            ids = line.split()[1:]
+            return len(ids) > 1 and ids[-1] == "1"
+    return False
 
 
 def spawn(cmd: list[str], log: Path, env: dict | None = None) -> dict:

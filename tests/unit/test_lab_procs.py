@@ -1,4 +1,4 @@
-"""tepat.lab.procs and the container-leader probe: processes that exit while being read.
+"""tepat.lab.procs: processes that exit while being read.
 
 Unit tests: /proc reads are made to fail as the kernel makes them fail for a process that is
 exiting (ESRCH, ProcessLookupError), which systemd-nspawn's helper processes do while it
@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tepat.lab import lab, procs
+from tepat.lab import procs
 
 
 def test_a_live_process_is_seen_with_its_children():
@@ -35,4 +35,4 @@ def test_a_process_exiting_while_read_is_gone_not_an_error(monkeypatch):
     monkeypatch.setattr(Path, "read_text", exiting)
     assert procs.children(4242) == []
     assert procs.alive({"pid": 4242, "start": None}) is False
-    assert lab._is_namespace_init(4242) is False
+    assert procs.is_namespace_init(4242) is False
