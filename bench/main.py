@@ -245,10 +245,9 @@ class Bench:
 
     def floor(self, inventory: str, workers: int, name: str,
               cpu: tuple[dict, str] | None = None) -> float:
-        before = measure.cgroup_cpu_s(self.lab_group) if self.lab_group else None
+        before = measure.cgroup_cpu_s(self.lab_group)
         result = floor.measure(inventory, workers)
-        after = measure.cgroup_cpu_s(self.lab_group) if before is not None else None
-        hosts = after - before if after is not None and before is not None else None
+        hosts = measure.cgroup_cpu_since(self.lab_group, before)
         self.cpu(cpu, result.cpu_s, hosts)
         log(f"  {name}: {result.seconds:.2f} s ({result.hosts} hosts, {result.failed} failed, "
             f"{workers} at a time, CPU {result.cpu_s:.1f} s here + "

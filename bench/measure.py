@@ -95,9 +95,11 @@ class MemoryCgroup:
             pass
 
 
-def cgroup_cpu_s(group: str) -> float | None:
+def cgroup_cpu_s(group: str | None) -> float | None:
     """CPU seconds used so far by every process in cgroup ``group`` (``cpu.stat`` of cgroup v2,
     mounted at /sys/fs/cgroup/unified on a hybrid host), None when there is no such group."""
+    if not group:
+        return None
     for base in (MemoryCgroup.V2 / "unified", MemoryCgroup.V2):
         try:
             for line in (base / group / "cpu.stat").read_text().splitlines():
@@ -106,6 +108,12 @@ def cgroup_cpu_s(group: str) -> float | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def cgroup_cpu_since(group: str | None, before: float | None) -> float | None:
+    """CPU seconds ``group`` used since the reading ``before`` (None if either is missing)."""
+    after = cgroup_cpu_s(group)
+    return None if before is None or after is None else after - before
 
 
 def _ppid(pid: int) -> int | None:
@@ -164,7 +172,7 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
             out.write(f"\n$ {' '.join(argv)}\n".encode())
             out.flush()
         cgroup = MemoryCgroup(f"run-{os.getpid()}-{time.monotonic_ns()}")
-        group_cpu = cgroup_cpu_s(cpu_group) if cpu_group else None
+        group_cpu = cgroup_cpu_s(cpu_group)
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdout=stdout or out,
                                 stderr=out if stdout else subprocess.STDOUT,
@@ -180,8 +188,7 @@ def run(argv: list[str], log_path: str | None = None, env: dict[str, str] | None
                 proc.kill()
             time.sleep(0.01)
         seconds = time.monotonic() - started
-        if group_cpu is not None:
-            group_cpu = (cgroup_cpu_s(cpu_group) or group_cpu) - group_cpu
+        group_cpu = cgroup_cpu_since(cpu_group, group_cpu)
         proc.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop_event.set()
         sampler.join()

@@ -219,13 +219,9 @@ for _b in /usr/bin/php[0-9]* /usr/bin/php /opt/remi/*/root/usr/bin/php /opt/rh/*
     case $_b in /usr/bin/php) [ -n "$_seen_php" ] && continue ;; *-*|*config*|*ize*) continue ;; esac
     _seen_php=yes
     echo "binary=$_b"
-    if [ -n "$_tls" ]; then
-        _o=$(TEPAT_TLS=$_tls $_to "$_b" -r "$_php" 2>&1)
-        printf '%s\n' "$_o"
-        case $_o in *"@@ curl"*) _store=php ;; esac
-    else
-        $_to "$_b" -r "$_php" 2>&1
-    fi
+    _o=$(TEPAT_TLS=$_tls $_to "$_b" -r "$_php" 2>&1)
+    printf '%s\n' "$_o"
+    case $_o in *"@@ curl"*) _store=php ;; esac
     _tls=
 done
 

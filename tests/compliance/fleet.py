@@ -68,11 +68,12 @@ def _run_local(backend: Any) -> Callable[..., Any]:
     """testinfra's ``run_local`` (how its ssh backend starts ``ssh``), with two changes for
     threads: the child gets its own copy of the environment, and a failed start is retried.
 
-    pytest rewrites os.environ (PYTEST_CURRENT_TEST) on every test phase while these threads
-    start ssh; a child started by vfork that reads the process's live environment array can
-    catch it mid-rewrite and fail with EFAULT ("Bad address: '/bin/sh'": seen once in ~5,000
-    starts on a loaded bench machine). An environment of its own never moves under it. The
-    host was not contacted when the start failed, so starting again is safe.
+    A start failed once in ~5,000 on a loaded bench machine with EFAULT ("Bad address:
+    '/bin/sh'"); an 8 s stress test did not reproduce it. The likely cause: pytest rewrites
+    os.environ (PYTEST_CURRENT_TEST) on every test phase while these threads start ssh, and a
+    child started by vfork that reads the live environment array can catch it mid-rewrite.
+    An environment of its own never moves under it. The host was not contacted when the
+    start failed, so starting again is safe.
     """
     def run_local(command: str, *args: str) -> Any:
         cmd = backend.encode(backend.quote(command, *args))
